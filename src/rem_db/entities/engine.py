@@ -1,0 +1,294 @@
+"""The entity engine: every write of an entity with its index entries, edges and WAL record as one atomic
+batch, and the reads that return flat entity dicts."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+
+from ..errors import NotFoundError, ValidationError
+from ..index.fields import FieldIndex
+from ..index.keys import KeyIndex
+from ..replication.wal import WalWriter
+from ..schema.model import TableSchema
+from ..schema.validation import row_label
+from ..storage.codec import successor
+from ..storage.keyspace import Keyspace
+from ..storage.store import Batch, Store
+from .records import Incoming, build_record, merge_edges, now_iso, prepare, to_plain, user_fields
+
+ENTITIES = "entities"
+READ_CHUNK = 1000
+
+
+def _edge_map(record: dict[str, Any] | None) -> dict[tuple[str, str], bytes]:
+    if not record:
+        return {}
+    return {(e["rel_type"], e["dst"]): orjson.dumps({"properties": e.get("properties") or {},
+                                                     "created_at": e.get("created_at")})
+            for e in record.get("edges") or []}
+
+
+class EntityEngine:
+    """Writes and reads the entities of one tenant. All writes hold one lock, so sequence numbers
+    and read-modify-write upserts are consistent across threads."""
+
+    def __init__(self, store: Store, keyspace: Keyspace, wal: WalWriter,
+                 schema_of: Callable[[str], TableSchema]) -> None:
+        self.store = store
+        self.ks = keyspace
+        self.wal = wal
+        self.schema_of = schema_of
+        self.fields = FieldIndex(store, keyspace)
+        self.keys = KeyIndex(store, keyspace)
+        self.lock = threading.RLock()
+
+    # -- reads -------------------------------------------------------------------------------------
+    def get(self, id16: bytes) -> dict[str, Any] | None:
+        raw = self.store.get(ENTITIES, self.ks.entity(id16))
+        return orjson.loads(raw) if raw is not None else None
+
+    def get_many(self, ids: list[bytes]) -> list[dict[str, Any] | None]:
+        raws = self.store.multi_get(ENTITIES, [self.ks.entity(i) for i in ids])
+        return [orjson.loads(r) if r is not None else None for r in raws]
+
+    def iter_ids(self, ids: Iterator[bytes]) -> Iterator[dict[str, Any]]:
+        """Fetch the entities of an id stream in chunks (one multi-get per chunk)."""
+        chunk: list[bytes] = []
+        for id16 in ids:
+            chunk.append(id16)
+            if len(chunk) >= READ_CHUNK:
+                yield from (r for r in self.get_many(chunk) if r is not None)
+                chunk = []
+        if chunk:
+            yield from (r for r in self.get_many(chunk) if r is not None)
+
+    def rows(self, table: str, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
+        ids = self.fields.table_ids(table) if include_deleted else self.fields.live_ids(table)
+        return self.iter_ids(ids)
+
+    # -- writes ------------------------------------------------------------------------------------
+    def put_many(self, table: str, rows: list[Any], single: bool = False) -> list[dict[str, Any]]:
+        """Insert-or-upsert rows of one table, validated first, written all-or-nothing."""
+        schema = self.schema_of(table)
+        incoming = [prepare(schema, row, None if single else n) for n, row in enumerate(rows)]
+        if not incoming:
+            return []
+        with self.lock:
+            now = now_iso()
+            unique = list(dict.fromkeys(inc.id16 for inc in incoming))
+            before = dict(zip(unique, self.get_many(unique), strict=True))
+            staged: dict[bytes, dict[str, Any]] = {}
+            results = []
+            for inc in incoming:
+                prev = staged.get(inc.id16) or before.get(inc.id16)
+                record = self._upserted(schema, inc, prev, now)
+                staged[inc.id16] = record
+                results.append(record)
+            self._check_edge_targets(schema, incoming, staged)
+            batch = self.store.batch()
+            for id16, record in staged.items():
+                self.write_record(batch, schema, before.get(id16), record, id16)
+            self.commit(batch)
+        return results
+
+    def _upserted(self, schema: TableSchema, inc: Incoming, prev: dict[str, Any] | None,
+                  now: str) -> dict[str, Any]:
+        if prev is not None and prev["entity_type"] != schema.short_name:
+            raise ValidationError(f"{schema.short_name}{_pos(inc)}: id {inc.id} already belongs to table "
+                                  f"{prev['entity_type']!r}")
+        created = prev["created_at"] if prev else now
+        edges = merge_edges(prev.get("edges") or [] if prev else [], inc.edges, now)
+        return build_record(schema.short_name, inc.id, inc.user, edges, created, now)
+
+    def _check_edge_targets(self, schema: TableSchema, incoming: list[Incoming],
+                            staged: dict[bytes, dict[str, Any]]) -> None:
+        wanted = {uuid.UUID(e["dst"]).bytes: inc for inc in incoming for e in inc.edges or []}
+        missing = [d for d in wanted if d not in staged]
+        found = self.get_many(missing)
+        for dst, record in zip(missing, found, strict=True):
+            if record is None:
+                inc = wanted[dst]
+                raise ValidationError(f"{schema.short_name}{_pos(inc)}: edge target {uuid.UUID(bytes=dst)} "
+                                      f"does not exist")
+
+    def update(self, ident: uuid.UUID, patch: Any) -> dict[str, Any]:
+        """Shallow-merge ``patch`` into an entity's user fields, validate, write."""
+        with self.lock:
+            old = self.get(ident.bytes)
+            if old is None or old.get("deleted_at"):
+                raise NotFoundError(f"no entity with id {ident}")
+            schema = self.schema_of(old["entity_type"])
+            inc = prepare(schema, _patched(old, patch, schema), None)
+            now = now_iso()
+            record = build_record(schema.short_name, ident, inc.user,
+                                  merge_edges(old.get("edges") or [], inc.edges, now), old["created_at"], now)
+            self._check_edge_targets(schema, [inc], {ident.bytes: record})
+            batch = self.store.batch()
+            self.write_record(batch, schema, old, record, ident.bytes)
+            self.commit(batch)
+        return record
+
+    def soft_delete(self, ident: uuid.UUID) -> dict[str, Any]:
+        with self.lock:
+            old = self.get(ident.bytes)
+            if old is None:
+                raise NotFoundError(f"no entity with id {ident}")
+            if old.get("deleted_at"):
+                return old
+            now = now_iso()
+            record = {**old, "modified_at": now, "deleted_at": now}
+            batch = self.store.batch()
+            self.write_record(batch, self.schema_of(old["entity_type"]), old, record, ident.bytes)
+            self.commit(batch)
+        return record
+
+    def hard_delete(self, ident: uuid.UUID) -> None:
+        """Remove the entity, its index entries and every edge into or out of it."""
+        with self.lock:
+            old = self.get(ident.bytes)
+            if old is None:
+                raise NotFoundError(f"no entity with id {ident}")
+            batch = self.store.batch()
+            self.remove_record(batch, self.schema_of(old["entity_type"]), old, ident.bytes)
+            self.commit(batch)
+
+    def drop_table(self, schema: TableSchema) -> int:
+        """Hard-delete every row of a table, one atomic batch per chunk. Returns rows removed."""
+        removed = 0
+        with self.lock:
+            ids = list(self.fields.table_ids(schema.short_name))
+            for start in range(0, len(ids), READ_CHUNK):
+                chunk = ids[start:start + READ_CHUNK]
+                batch = self.store.batch()
+                going, rewrites = set(chunk), {}
+                for id16, record in zip(chunk, self.get_many(chunk), strict=True):
+                    if record is not None:
+                        self.remove_record(batch, schema, record, id16, going, rewrites)
+                        removed += 1
+                self.flush_rewrites(batch, rewrites)
+                self.commit(batch)
+        return removed
+
+    # -- batch building (callers hold the lock) ----------------------------------------------------
+    def write_record(self, batch: Batch, schema: TableSchema, old: dict[str, Any] | None,
+                     new: dict[str, Any], id16: bytes) -> None:
+        """Put ``new`` with its index entries, edges and WAL record, removing what ``old`` had that
+        ``new`` has not."""
+        payload = orjson.dumps(new)
+        batch.put(ENTITIES, self.ks.entity(id16), payload)
+        field_keys = self.fields.entries(schema, new, id16)
+        key_keys = self.keys.entries(schema, new, id16)
+        if old is None:
+            batch.put_keys("field_index", field_keys)
+            batch.put_keys("key_index", key_keys)
+        else:
+            self._diff_entries(batch, "field_index", self.fields.entries(schema, old, id16), field_keys)
+            self._diff_entries(batch, "key_index", self.keys.entries(schema, old, id16), key_keys)
+        if new["edges"] or (old and old.get("edges")):
+            self._write_edges(batch, id16, _edge_map(old), _edge_map(new))
+        self.wal.append(batch, {"op": "put", "tenant": self.ks.tenant, "table": schema.short_name,
+                                "id": new["id"], "entity": orjson.Fragment(payload)})
+
+    def _write_edges(self, batch: Batch, id16: bytes, old_edges: dict[tuple[str, str], bytes],
+                     new_edges: dict[tuple[str, str], bytes]) -> None:
+        for (rel, dst), value in new_edges.items():
+            if old_edges.get((rel, dst)) != value:
+                dst16 = uuid.UUID(dst).bytes
+                batch.put("edges", self.ks.edge(id16, rel, dst16), value)
+                batch.put("reverse_edges", self.ks.edge(dst16, rel, id16), value)
+        for rel, dst in old_edges.keys() - new_edges.keys():
+            dst16 = uuid.UUID(dst).bytes
+            batch.delete("edges", self.ks.edge(id16, rel, dst16))
+            batch.delete("reverse_edges", self.ks.edge(dst16, rel, id16))
+
+    def remove_record(self, batch: Batch, schema: TableSchema, old: dict[str, Any], id16: bytes,
+                      going: set[bytes] | None = None, rewrites: dict[bytes, Any] | None = None) -> None:
+        """Delete an entity and everything that points at it.
+
+        ``going`` are the ids removed by the same batch; ``rewrites`` collects the sources whose edges
+        change (written by :meth:`flush_rewrites`, once each, when the caller passes its own dict).
+        """
+        batch.delete(ENTITIES, self.ks.entity(id16))
+        self._diff_entries(batch, "field_index", self.fields.entries(schema, old, id16), set())
+        self._diff_entries(batch, "key_index", self.keys.entries(schema, old, id16), set())
+        for rel, dst in _edge_map(old):
+            dst16 = uuid.UUID(dst).bytes
+            batch.delete("edges", self.ks.edge(id16, rel, dst16))
+            batch.delete("reverse_edges", self.ks.edge(dst16, rel, id16))
+        own = rewrites is None
+        rewrites = {} if rewrites is None else rewrites
+        self._drop_incoming(old["id"], id16, going or {id16}, rewrites)
+        self.wal.append(batch, {"op": "delete", "tenant": self.ks.tenant, "table": schema.short_name,
+                                "id": old["id"]})
+        if own:
+            self.flush_rewrites(batch, rewrites)
+
+    def _drop_incoming(self, ident: str, id16: bytes, going: set[bytes], rewrites: dict[bytes, Any]) -> None:
+        """Take edges pointing at a hard-deleted entity out of their sources (staged in ``rewrites``)."""
+        prefix = self.ks.edges_of(id16)
+        sources = {key[-16:] for key in self.store.scan_keys("reverse_edges", prefix, successor(prefix))}
+        sources -= going
+        fetch = [s for s in sources if s not in rewrites]
+        for src16, record in zip(fetch, self.get_many(fetch), strict=True):
+            if record is not None:
+                rewrites[src16] = (record, record)
+        now = now_iso()
+        for src16 in sources & rewrites.keys():
+            original, current = rewrites[src16]
+            kept = [e for e in current.get("edges") or [] if e["dst"] != ident]
+            rewrites[src16] = (original, {**current, "edges": kept, "modified_at": now})
+
+    def flush_rewrites(self, batch: Batch, rewrites: dict[bytes, Any]) -> None:
+        for src16, (original, new) in rewrites.items():
+            if new is not original:
+                self.write_record(batch, self.schema_of(original["entity_type"]), original, new, src16)
+
+    def _diff_entries(self, batch: Batch, cf: str, old: set[bytes], new: set[bytes]) -> None:
+        for key in old - new:
+            batch.delete(cf, key)
+        batch.put_keys(cf, new - old)
+
+    def commit(self, batch: Batch) -> None:
+        try:
+            self.store.write(batch)
+        except Exception:
+            self.wal.abandoned()
+            raise
+        self.wal.committed()
+
+    # -- maintenance -------------------------------------------------------------------------------
+    def reindex(self, old_schema: TableSchema, new_schema: TableSchema) -> int:
+        """Rewrite a table's field and key index entries after its indexed/key settings changed."""
+        table = new_schema.short_name
+        changed = 0
+        with self.lock:
+            ids = list(self.fields.table_ids(table))
+            for start in range(0, len(ids), READ_CHUNK):
+                chunk = ids[start:start + READ_CHUNK]
+                batch = self.store.batch()
+                for id16, record in zip(chunk, self.get_many(chunk), strict=True):
+                    if record is None:
+                        continue
+                    for index, cf in ((self.fields, "field_index"), (self.keys, "key_index")):
+                        self._diff_entries(batch, cf, index.entries(old_schema, record, id16),
+                                           index.entries(new_schema, record, id16))
+                    changed += 1
+                self.store.write(batch)
+        return changed
+
+
+def _pos(inc: Incoming) -> str:
+    return row_label(inc.position)
+
+
+def _patched(old: dict[str, Any], patch: Any, schema: TableSchema) -> dict[str, Any]:
+    data = to_plain(patch, f"{schema.short_name} update")
+    merged = user_fields(old)
+    merged.update(data)
+    merged["id"] = old["id"]
+    return merged

@@ -1,0 +1,148 @@
+"""Turning user input into stored entity records (SPEC §1): system fields, ids, edges, timestamps."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from pydantic_core import PydanticSerializationError, to_jsonable_python
+
+from ..errors import ValidationError
+from ..schema.model import SYSTEM_FIELDS, TableSchema
+from ..schema.validation import row_label, validate_row
+from ..storage.codec import format_timestamp
+from .ids import entity_id
+
+
+def now_iso() -> str:
+    return format_timestamp(datetime.now(UTC))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="python")
+    try:  # URLs, paths and the other types Pydantic knows how to render
+        return to_jsonable_python(value)
+    except PydanticSerializationError:
+        raise TypeError(f"{type(value).__name__} is not JSON serialisable") from None
+
+
+def to_plain(row: Any, where: str) -> dict[str, Any]:
+    """A JSON-only copy of a row (Pydantic models, datetimes, UUIDs and enums become JSON values)."""
+    if hasattr(row, "model_dump") and not isinstance(row, dict):
+        row = row.model_dump(mode="python")
+    if not isinstance(row, dict):
+        raise ValidationError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    try:  # naive datetimes are taken as UTC, so they satisfy format: date-time
+        return orjson.loads(orjson.dumps(row, default=_json_default, option=orjson.OPT_NAIVE_UTC))
+    except (orjson.JSONEncodeError, TypeError) as exc:
+        raise ValidationError(f"{where}: {exc}") from None
+
+
+def parse_edges(value: Any, where: str) -> list[dict[str, Any]]:
+    """Check an ``edges`` list: objects with a UUID ``dst`` and a non-empty ``rel_type``."""
+    if not isinstance(value, list):
+        raise ValidationError(f"{where}: field 'edges' must be a list of edge objects")
+    edges = []
+    for n, edge in enumerate(value):
+        if not isinstance(edge, dict):
+            raise ValidationError(f"{where}: edges[{n}] must be an object with dst and rel_type")
+        dst, rel = edge.get("dst"), edge.get("rel_type")
+        try:
+            dst = str(uuid.UUID(str(dst)))
+        except ValueError:
+            raise ValidationError(f"{where}: edges[{n}].dst {dst!r} is not a UUID") from None
+        if not isinstance(rel, str) or not rel:
+            raise ValidationError(f"{where}: edges[{n}].rel_type must be a non-empty string")
+        props = edge.get("properties") or {}
+        if not isinstance(props, dict):
+            raise ValidationError(f"{where}: edges[{n}].properties must be an object")
+        edges.append({"dst": dst, "rel_type": rel, "properties": props, "created_at": edge.get("created_at")})
+    return edges
+
+
+def merge_edges(old: list[dict[str, Any]], new: list[dict[str, Any]] | None, now: str) -> list[dict[str, Any]]:
+    """Merge by (dst, rel_type): new properties win, the first ``created_at`` is kept."""
+    if new is None:
+        return old
+    merged = {(e["dst"], e["rel_type"]): e for e in old}
+    for edge in new:
+        key = (edge["dst"], edge["rel_type"])
+        before = merged.get(key)
+        created = before["created_at"] if before else (edge.get("created_at") or now)
+        merged[key] = {"dst": edge["dst"], "rel_type": edge["rel_type"],
+                       "properties": edge["properties"], "created_at": created}
+    return list(merged.values())
+
+
+@dataclass(slots=True)
+class Incoming:
+    """One validated row on its way into a table."""
+
+    id: uuid.UUID
+    user: dict[str, Any]
+    edges: list[dict[str, Any]] | None
+    position: int | None
+
+    @property
+    def id16(self) -> bytes:
+        return self.id.bytes
+
+
+def split_system(schema: TableSchema, data: dict[str, Any], where: str) -> tuple[Any, Any]:
+    """Take system fields out of ``data`` (in place). Returns the given id and edges (or None).
+
+    Timestamps given by the caller are ignored (the database owns them); a different ``entity_type``
+    is an error.
+    """
+    given_id = data.pop("id", None)
+    table = data.pop("entity_type", schema.short_name)
+    if table != schema.short_name:
+        raise ValidationError(f"{where}: entity_type {table!r} does not match table {schema.short_name!r}")
+    for name in ("created_at", "modified_at", "deleted_at"):
+        data.pop(name, None)
+    edges = data.pop("edges", None)
+    return given_id, edges
+
+
+def prepare(schema: TableSchema, row: Any, position: int | None) -> Incoming:
+    """Normalise, validate and give an id to one row (raises :class:`ValidationError`)."""
+    where = f"{schema.short_name}{row_label(position)}"
+    data = to_plain(row, where)
+    given_id, edges = split_system(schema, data, where)
+    for name, default in schema.defaults.items():
+        if name not in data:
+            data[name] = orjson.loads(orjson.dumps(default))
+    validate_row(schema, data, position)
+    if given_id is not None:
+        try:
+            ident = uuid.UUID(str(given_id))
+        except ValueError:
+            raise ValidationError(f"{where}: id {given_id!r} is not a UUID") from None
+    else:
+        ident = entity_id(schema.short_name, data, schema.key_field)
+    return Incoming(ident, data, parse_edges(edges, where) if edges is not None else None, position)
+
+
+def build_record(table: str, ident: uuid.UUID, user: dict[str, Any], edges: list[dict[str, Any]],
+                 created_at: str, now: str) -> dict[str, Any]:
+    """The stored, flat form of an entity: id and table first, user fields, then timestamps and edges."""
+    record: dict[str, Any] = {"id": str(ident), "entity_type": table}
+    record.update(user)
+    record["created_at"] = created_at
+    record["modified_at"] = now
+    record["deleted_at"] = None
+    record["edges"] = edges
+    return record
+
+
+def user_fields(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in SYSTEM_FIELDS}

@@ -1,0 +1,47 @@
+"""Typed exceptions raised by REM Database.
+
+Every error the library raises on purpose is a :class:`DatabaseError`, so callers can catch one type;
+the subclasses say what went wrong. Messages name the table, field, row or token at fault.
+"""
+
+from __future__ import annotations
+
+
+class DatabaseError(Exception):
+    """Base class of every error REM Database raises on purpose."""
+
+
+class ValidationError(DatabaseError):
+    """An entity (or a batch) does not satisfy its schema or the entity rules; nothing was written."""
+
+
+class NotFoundError(DatabaseError):
+    """An id, key, table or schema that does not exist."""
+
+
+class SchemaError(DatabaseError):
+    """A schema that cannot be registered, changed or removed."""
+
+
+class QueryError(DatabaseError):
+    """A query that cannot be parsed or executed."""
+
+
+class ReadOnlyError(DatabaseError):
+    """A write on a database opened read-only (or on a replica)."""
+
+
+class LockedError(DatabaseError):
+    """The directory is held read-write by another process (or handle)."""
+
+
+class EncryptionError(DatabaseError):
+    """A wrong or missing password, or data that cannot be decrypted."""
+
+
+class ConfigError(DatabaseError):
+    """A setting (argument or environment variable) with an unusable value."""
+
+
+class StorageError(DatabaseError):
+    """The storage engine failed (I/O error, corrupt files, a path that is not a database)."""

@@ -1,0 +1,184 @@
+"""A registered table: its JSON Schema plus REM settings (SPEC §2), resolved into one object."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema_rs
+
+from ..errors import SchemaError
+
+SYSTEM_FIELDS = ("id", "entity_type", "created_at", "modified_at", "deleted_at", "edges")
+SYSTEM_TIMESTAMPS = ("created_at", "modified_at", "deleted_at")
+CATEGORIES = ("system", "agents", "public", "user")
+SETTING_KEYS = (
+    "short_name", "name", "fully_qualified_name", "version", "description", "category", "key_field",
+    "indexed_fields", "embedding_fields", "embedding_provider", "tools", "resources",
+)
+_SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+
+
+def snake_case(name: str) -> str:
+    """``ArticleV2`` / ``my-table`` / ``My Table`` -> ``article_v2`` / ``my_table`` / ``my_table``."""
+    text = re.sub(r"[^0-9A-Za-z]+", "_", name)
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", text)
+    return text.strip("_").lower()
+
+
+def parse_version(text: str, table: str = "") -> tuple[int, int, int]:
+    match = _SEMVER.match(str(text))
+    if not match:
+        raise SchemaError(f"schema {table!r}: version {text!r} is not semver X.Y.Z")
+    return int(match[1]), int(match[2]), int(match[3])
+
+
+def _is_timestamp(prop: dict[str, Any]) -> bool:
+    """A date-time property, directly or as one branch of anyOf/oneOf (Pydantic's Optional[datetime])."""
+    if prop.get("format") == "date-time":
+        return True
+    branches = prop.get("anyOf") or prop.get("oneOf") or []
+    return any(isinstance(b, dict) and b.get("format") == "date-time" for b in branches)
+
+
+def _merged_settings(raw: dict[str, Any]) -> dict[str, Any]:
+    """Top-level settings, overridden by a nested ``json_schema_extra`` object."""
+    settings = {k: raw[k] for k in SETTING_KEYS if k in raw}
+    nested = raw.get("json_schema_extra")
+    if isinstance(nested, dict):
+        settings.update({k: v for k, v in nested.items() if k in SETTING_KEYS})
+    return settings
+
+
+def _string_list(value: Any, what: str, table: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise SchemaError(f"schema {table!r}: {what} must be a list of field names")
+    return list(value)
+
+
+@dataclass
+class TableSchema:
+    """A table's JSON Schema and settings, with its compiled validator."""
+
+    short_name: str
+    fully_qualified_name: str
+    version: str
+    description: str
+    category: str
+    json_schema: dict[str, Any]
+    key_field: str | None = None
+    indexed_fields: tuple[str, ...] = ()
+    embedding_fields: tuple[str, ...] = ()
+    embedding_provider: str | None = None
+    tools: list[Any] = field(default_factory=list)
+    resources: list[Any] = field(default_factory=list)
+    timestamp_fields: frozenset[str] = frozenset()
+    defaults: dict[str, Any] = field(default_factory=dict)
+    validator: Any = None
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return self.json_schema.get("properties", {})
+
+    @property
+    def version_tuple(self) -> tuple[int, int, int]:
+        return parse_version(self.version, self.short_name)
+
+    def settings(self) -> dict[str, Any]:
+        """The resolved REM settings, as stored with the schema."""
+        return {
+            "short_name": self.short_name,
+            "fully_qualified_name": self.fully_qualified_name,
+            "version": self.version,
+            "description": self.description,
+            "category": self.category,
+            "key_field": self.key_field,
+            "indexed_fields": list(self.indexed_fields),
+            "embedding_fields": list(self.embedding_fields),
+            "embedding_provider": self.embedding_provider,
+            "tools": self.tools,
+            "resources": self.resources,
+        }
+
+    @classmethod
+    def from_json_schema(cls, raw: dict[str, Any], name: str | None = None) -> TableSchema:
+        """Resolve settings from their three placements (field level > nested > top level) and check them."""
+        if not isinstance(raw, dict):
+            raise SchemaError("a schema must be a JSON object")
+        settings = _merged_settings(raw)
+        title = raw.get("title")
+        short_name = name or settings.get("short_name") or (snake_case(title) if isinstance(title, str) else None)
+        if not short_name:
+            raise SchemaError("schema has no short_name and no title to derive one from")
+        if not isinstance(short_name, str) or not _SNAKE.match(short_name):
+            raise SchemaError(f"schema short_name {short_name!r} must be snake_case (a-z, 0-9, _)")
+        table = short_name
+        props = raw.get("properties", {})
+        if not isinstance(props, dict):
+            raise SchemaError(f"schema {table!r}: properties must be an object")
+        clashes = [p for p in props if p in SYSTEM_FIELDS]
+        if clashes:
+            raise SchemaError(f"schema {table!r}: field {clashes[0]!r} is a system field "
+                              f"({', '.join(SYSTEM_FIELDS)}) and cannot be declared")
+
+        key_field = settings.get("key_field")
+        indexed = _string_list(settings.get("indexed_fields"), "indexed_fields", table)
+        embedded = _string_list(settings.get("embedding_fields"), "embedding_fields", table)
+        provider = settings.get("embedding_provider")
+        for prop_name, prop in props.items():  # field-level settings win over model-level ones
+            if not isinstance(prop, dict):
+                continue
+            if prop.get("key_field") is True:
+                key_field = prop_name
+            for flag, names in (("indexed", indexed), ("embedding", embedded)):
+                if prop.get(flag) is True and prop_name not in names:
+                    names.append(prop_name)
+                elif prop.get(flag) is False and prop_name in names:
+                    names.remove(prop_name)
+            if isinstance(prop.get("embedding_provider"), str):
+                provider = prop["embedding_provider"]
+
+        for what, names in (("key_field", [key_field] if key_field else []),
+                            ("indexed_fields", indexed), ("embedding_fields", embedded)):
+            for fname in names:
+                if fname not in props:
+                    raise SchemaError(f"schema {table!r}: {what} names {fname!r}, which is not a property "
+                                      f"(properties: {', '.join(props) or 'none'})")
+        description = settings.get("description")
+        if not isinstance(description, str) or not description.strip():
+            raise SchemaError(f"schema {table!r}: description is required (it tells `rem ask` what the "
+                              f"table holds)")
+        category = settings.get("category", "user")
+        if category not in CATEGORIES:
+            raise SchemaError(f"schema {table!r}: category {category!r} must be one of {', '.join(CATEGORIES)}")
+        version = str(settings.get("version", "1.0.0"))
+        parse_version(version, table)
+        fqn = settings.get("fully_qualified_name") or settings.get("name") or f"{category}.{short_name}"
+        try:
+            validator = jsonschema_rs.validator_for(raw, validate_formats=True)
+        except (ValueError, jsonschema_rs.ReferencingError) as exc:
+            first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise SchemaError(f"schema {table!r} is not a valid JSON Schema: {first_line}") from None
+        return cls(
+            short_name=short_name,
+            fully_qualified_name=str(fqn),
+            version=version,
+            description=description.strip(),
+            category=category,
+            json_schema=raw,
+            key_field=key_field,
+            indexed_fields=tuple(dict.fromkeys(indexed)),
+            embedding_fields=tuple(dict.fromkeys(embedded)),
+            embedding_provider=provider,
+            tools=list(settings.get("tools") or []),
+            resources=list(settings.get("resources") or []),
+            timestamp_fields=frozenset(p for p, s in props.items() if isinstance(s, dict) and _is_timestamp(s)),
+            defaults={p: s["default"] for p, s in props.items() if isinstance(s, dict) and "default" in s},
+            validator=validator,
+        )

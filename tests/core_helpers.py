@@ -1,0 +1,99 @@
+"""Schemas and helpers shared by the core test-suite (imported as ``core_helpers``)."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+from blake3 import blake3
+
+PRODUCTS: dict[str, Any] = {
+    "title": "products",
+    "type": "object",
+    "description": "Products for sale, keyed by product code.",
+    "properties": {
+        "product_code": {"type": "string"},
+        "name": {"type": "string"},
+        "price": {"type": "number"},
+        "stock": {"type": "integer", "default": 0},
+        "category": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+        "tags": {"type": "array", "items": {"type": "string"}, "default": []},
+        "released_at": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}], "default": None},
+        "notes": {"type": "string"},
+    },
+    "required": ["product_code", "name", "price"],
+    "key_field": "product_code",
+    "indexed_fields": ["category", "price", "tags", "released_at", "stock"],
+}
+
+ARTICLES: dict[str, Any] = {
+    "title": "articles",
+    "type": "object",
+    "description": "Articles, keyed by title.",
+    "properties": {
+        "title": {"type": "string"},
+        "body": {"type": "string"},
+        "author": {"type": "string"},
+    },
+    "required": ["title"],
+    "key_field": "title",
+    "indexed_fields": ["author"],
+}
+
+# A table without a key_field, so the generic id rules (key, name, random) apply.
+NOTES: dict[str, Any] = {
+    "title": "notes",
+    "type": "object",
+    "description": "Free-form notes.",
+    "properties": {
+        "key": {},
+        "name": {},
+        "uri": {},
+        "text": {"type": "string"},
+        "chunk_ordinal": {"type": "integer"},
+    },
+}
+
+
+def schema_copy(raw: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    out = copy.deepcopy(raw)
+    out.update(changes)
+    return out
+
+
+def expected_id(text: str) -> str:
+    """SPEC §1 hash, written independently of the library: BLAKE3, 16 bytes, v5 nibble, RFC 4122 variant."""
+    raw = bytearray(blake3(text.encode("utf-8")).digest()[:16])
+    raw[6] = raw[6] & 0x0F | 0x50
+    raw[8] = raw[8] & 0x3F | 0x80
+    return str(uuid.UUID(bytes=bytes(raw)))
+
+
+def product(code: str, **fields: Any) -> dict[str, Any]:
+    row = {"product_code": code, "name": f"Product {code}", "price": 10.0}
+    row.update(fields)
+    return row
+
+
+def id16(entity: dict[str, Any] | str) -> bytes:
+    ident = entity["id"] if isinstance(entity, dict) else entity
+    return uuid.UUID(ident).bytes
+
+
+def field_index_keys_of(db: Any, ident: bytes) -> list[bytes]:
+    """Every field-index key of the tenant that ends with this id (a raw scan of the column family)."""
+    ks = db._keyspace
+    return [k for k in db._store.scan_keys("field_index", ks.prefix, ks.end) if k.endswith(ident)]
+
+
+def key_index_values_of(db: Any, ident: bytes) -> list[str]:
+    """Key values in the tenant's key index that point at this id."""
+    return [value for value, _table, i in db._engine.keys.all_values() if i == ident]
+
+
+def edge_keys_touching(db: Any, ident: bytes) -> list[tuple[str, bytes]]:
+    """Forward and reverse edge keys of the tenant that mention this id, as (column family, key)."""
+    ks = db._keyspace
+    return [(cf, k) for cf in ("edges", "reverse_edges")
+            for k in db._store.scan_keys(cf, ks.prefix, ks.end) if ident in k]

@@ -1,0 +1,105 @@
+"""AsyncDatabase (SPEC §14): every method as a coroutine, without blocking the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import uuid
+from pathlib import Path
+
+import pytest
+
+from core_helpers import PRODUCTS, product
+from rem_db import AsyncDatabase, Database, NotFoundError, ValidationError
+
+
+def test_async_database_mirrors_the_sync_api(db_path: Path) -> None:
+    async def main() -> None:
+        async with AsyncDatabase(db_path) as adb:
+            described = await adb.register_schema(copy.deepcopy(PRODUCTS))
+            assert described["key_field"] == "product_code"
+            assert "products" in {s["short_name"] for s in await adb.list_schemas()}
+            assert (await adb.get_schema("products"))["version"] == "1.0.0"
+            one = await adb.insert("products", product("A-1", price=1))
+            many = await adb.insert_batch("products", [product("A-2"), product("A-3")])
+            assert (await adb.get(one["id"])) == one
+            assert (await adb.get_batch([one["id"], many[0]["id"]])) == [one, many[0]]
+            assert [r["id"] for r in await adb.lookup("A-2")] == [many[0]["id"]]
+            assert (await adb.lookup_batch(["A-3", "zz"]))["zz"] == []
+            assert await adb.count("products") == 3
+            updated = await adb.update(one["id"], {"price": 5})
+            assert updated["price"] == 5
+            upserted = await adb.upsert("products", product("A-1", price=7))
+            assert upserted["id"] == one["id"]
+            await adb.delete(many[1]["id"])
+            assert await adb.count("products") == 2
+            assert len(await adb.rows("products")) == 2
+            assert (await adb.stats())["tables"]["products"] == 2
+            assert await adb.wait_idle(5) is True
+            with pytest.raises(NotFoundError):
+                await adb.get(str(uuid.uuid4()))
+            with pytest.raises(ValidationError):
+                await adb.insert("products", {"product_code": "bad"})
+            await adb.add_schema_from_template("plants", "entities")
+            assert await adb.remove_schema("plants") == 0
+            assert isinstance(adb.sync, Database)
+
+    asyncio.run(main())
+    with Database(db_path) as db:  # closed on exit, data persisted
+        assert db.count("products") == 2
+
+
+def test_open_classmethod_and_not_open_yet(db_path: Path) -> None:
+    adb = AsyncDatabase(db_path)
+    with pytest.raises(RuntimeError):
+        _ = adb.sync
+
+    async def main() -> int:
+        opened = await AsyncDatabase.open(db_path)
+        try:
+            await opened.insert("resources", {"uri": "u://a", "content": "c"})
+            return await opened.count("resources")
+        finally:
+            await opened.close()
+
+    assert asyncio.run(main()) == 1
+
+
+def test_event_loop_keeps_running_during_a_large_batch(db_path: Path) -> None:
+    async def main() -> tuple[int, int]:
+        async with AsyncDatabase(db_path) as adb:
+            await adb.register_schema(copy.deepcopy(PRODUCTS))
+            ticks = 0
+            running = True
+
+            async def ticker() -> None:
+                nonlocal ticks
+                while running:
+                    await asyncio.sleep(0.001)
+                    ticks += 1
+
+            task = asyncio.create_task(ticker())
+            await asyncio.sleep(0.01)
+            before = ticks
+            rows = await adb.insert_batch("products", [product(f"T-{n:05d}", category=f"c{n % 7}", tags=["a", "b"])
+                                                       for n in range(5000)])
+            during = ticks - before
+            running = False
+            await task
+            assert len(rows) == 5000
+            return during, await adb.count("products")
+
+    during, count = asyncio.run(main())
+    assert count == 5000
+    assert during > 0  # a blocking call would have frozen the ticker for the whole insert
+
+
+def test_concurrent_coroutines_share_one_database(db_path: Path) -> None:
+    async def main() -> int:
+        async with AsyncDatabase(db_path) as adb:
+            await asyncio.gather(*(adb.insert("resources", {"uri": f"u://{n}", "content": "c"}) for n in range(40)))
+            found = await asyncio.gather(*(adb.lookup(f"u://{n}") for n in range(40)))
+            assert all(len(f) == 1 for f in found)
+            return await adb.count("resources")
+
+    assert asyncio.run(main()) == 40
