@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rem_db import Database
 
-PYTHON = "/work/main/.venv/bin/python" if Path("/work/main/.venv/bin/python").exists() else sys.executable
+PYTHON = sys.executable
 BATCH = 200
 KILL_AFTER = 6  # acknowledged batches read before the kill
 

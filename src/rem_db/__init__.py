@@ -1,6 +1,7 @@
 """REM Database: an embedded memory database for AI applications (Resources, Entities, Moments)."""
 
-from .async_api import AsyncDatabase
+from typing import TYPE_CHECKING, Any
+
 from .database import Database
 from .errors import (
     ConfigError,
@@ -16,6 +17,18 @@ from .errors import (
 )
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .async_api import AsyncDatabase
+
+
+def __getattr__(name: str) -> Any:
+    # AsyncDatabase pulls in asyncio; imported on first use so `rem` and plain users start faster.
+    if name == "AsyncDatabase":
+        from .async_api import AsyncDatabase
+
+        return AsyncDatabase
+    raise AttributeError(f"module 'rem_db' has no attribute {name!r}")
 
 __all__ = [
     "AsyncDatabase", "ConfigError", "Database", "DatabaseError", "EncryptionError", "LockedError",

@@ -12,7 +12,19 @@ class DatabaseError(Exception):
 
 
 class ValidationError(DatabaseError):
-    """An entity (or a batch) does not satisfy its schema or the entity rules; nothing was written."""
+    """An entity (or a batch) does not satisfy its schema or the entity rules; nothing was written.
+
+    ``table``, ``position`` (0-based row of the batch, ``None`` for a single write), ``field`` and ``detail``
+    (the message without the table/row prefix) say where, for callers that map rows back to their input.
+    """
+
+    def __init__(self, message: str, *, table: str | None = None, position: int | None = None,
+                 field: str | None = None, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.table = table
+        self.position = position
+        self.field = field
+        self.detail = detail if detail is not None else message
 
 
 class NotFoundError(DatabaseError):

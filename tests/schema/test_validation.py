@@ -104,3 +104,28 @@ def test_single_insert_errors_have_no_row_number(db: Database, products: str) ->
 def test_empty_batch_is_a_no_op(db: Database, products: str) -> None:
     assert db.insert_batch(products, []) == []
     assert db.count(products) == 0
+
+
+def test_batch_error_carries_table_position_and_field(tmp_path) -> None:
+    from rem_db import Database, ValidationError
+
+    schema = {"title": "gauges", "description": "Gauges.", "type": "object",
+              "properties": {"code": {"type": "string"}, "reading": {"type": "number"}},
+              "required": ["code"], "key_field": "code"}
+    with Database(tmp_path / "db") as db:
+        db.register_schema(schema)
+        rows = [{"code": f"g{i}", "reading": i} for i in range(10)]
+        rows[6]["reading"] = "high"
+        try:
+            db.insert_batch("gauges", rows)
+        except ValidationError as exc:
+            assert (exc.table, exc.position, exc.field) == ("gauges", 6, "reading")
+            assert "row 7 (index 6)" in str(exc) and "row" not in exc.detail
+        else:
+            raise AssertionError("the bad row was accepted")
+        rows[6] = {"reading": 1.0}
+        try:
+            db.insert_batch("gauges", rows)
+        except ValidationError as exc:
+            assert (exc.position, exc.field) == (6, "code")
+        assert db.count("gauges") == 0

@@ -21,7 +21,7 @@ from rem_db import (
     StorageError,
 )
 
-PYTHON = "/work/main/.venv/bin/python" if Path("/work/main/.venv/bin/python").exists() else sys.executable
+PYTHON = sys.executable
 
 
 # -- locking ---------------------------------------------------------------------------------------

@@ -10,12 +10,12 @@ from typing import Any
 
 import orjson
 
-from ..errors import NotFoundError, ValidationError
+from ..errors import NotFoundError
 from ..index.fields import FieldIndex
 from ..index.keys import KeyIndex
 from ..replication.wal import WalWriter
 from ..schema.model import TableSchema
-from ..schema.validation import row_label
+from ..schema.validation import RowRef
 from ..storage.codec import successor
 from ..storage.keyspace import Keyspace
 from ..storage.store import Batch, Store
@@ -99,8 +99,8 @@ class EntityEngine:
     def _upserted(self, schema: TableSchema, inc: Incoming, prev: dict[str, Any] | None,
                   now: str) -> dict[str, Any]:
         if prev is not None and prev["entity_type"] != schema.short_name:
-            raise ValidationError(f"{schema.short_name}{_pos(inc)}: id {inc.id} already belongs to table "
-                                  f"{prev['entity_type']!r}")
+            raise RowRef(schema.short_name, inc.position).error(
+                f"id {inc.id} already belongs to table {prev['entity_type']!r}", "id")
         created = prev["created_at"] if prev else now
         edges = merge_edges(prev.get("edges") or [] if prev else [], inc.edges, now)
         return build_record(schema.short_name, inc.id, inc.user, edges, created, now)
@@ -113,8 +113,8 @@ class EntityEngine:
         for dst, record in zip(missing, found, strict=True):
             if record is None:
                 inc = wanted[dst]
-                raise ValidationError(f"{schema.short_name}{_pos(inc)}: edge target {uuid.UUID(bytes=dst)} "
-                                      f"does not exist")
+                raise RowRef(schema.short_name, inc.position).error(
+                    f"edge target {uuid.UUID(bytes=dst)} does not exist", "edges")
 
     def update(self, ident: uuid.UUID, patch: Any) -> dict[str, Any]:
         """Shallow-merge ``patch`` into an entity's user fields, validate, write."""
@@ -282,12 +282,8 @@ class EntityEngine:
         return changed
 
 
-def _pos(inc: Incoming) -> str:
-    return row_label(inc.position)
-
-
 def _patched(old: dict[str, Any], patch: Any, schema: TableSchema) -> dict[str, Any]:
-    data = to_plain(patch, f"{schema.short_name} update")
+    data = to_plain(patch, RowRef(schema.short_name))
     merged = user_fields(old)
     merged.update(data)
     merged["id"] = old["id"]

@@ -11,9 +11,8 @@ from typing import Any
 import orjson
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
-from ..errors import ValidationError
 from ..schema.model import SYSTEM_FIELDS, TableSchema
-from ..schema.validation import row_label, validate_row
+from ..schema.validation import RowRef, validate_row
 from ..storage.codec import format_timestamp
 from .ids import entity_id
 
@@ -35,36 +34,36 @@ def _json_default(value: Any) -> Any:
         raise TypeError(f"{type(value).__name__} is not JSON serialisable") from None
 
 
-def to_plain(row: Any, where: str) -> dict[str, Any]:
+def to_plain(row: Any, where: RowRef) -> dict[str, Any]:
     """A JSON-only copy of a row (Pydantic models, datetimes, UUIDs and enums become JSON values)."""
     if hasattr(row, "model_dump") and not isinstance(row, dict):
         row = row.model_dump(mode="python")
     if not isinstance(row, dict):
-        raise ValidationError(f"{where}: expected a JSON object, got {type(row).__name__}")
+        raise where.error(f"expected a JSON object, got {type(row).__name__}")
     try:  # naive datetimes are taken as UTC, so they satisfy format: date-time
         return orjson.loads(orjson.dumps(row, default=_json_default, option=orjson.OPT_NAIVE_UTC))
     except (orjson.JSONEncodeError, TypeError) as exc:
-        raise ValidationError(f"{where}: {exc}") from None
+        raise where.error(str(exc)) from None
 
 
-def parse_edges(value: Any, where: str) -> list[dict[str, Any]]:
+def parse_edges(value: Any, where: RowRef) -> list[dict[str, Any]]:
     """Check an ``edges`` list: objects with a UUID ``dst`` and a non-empty ``rel_type``."""
     if not isinstance(value, list):
-        raise ValidationError(f"{where}: field 'edges' must be a list of edge objects")
+        raise where.error("field 'edges' must be a list of edge objects")
     edges = []
     for n, edge in enumerate(value):
         if not isinstance(edge, dict):
-            raise ValidationError(f"{where}: edges[{n}] must be an object with dst and rel_type")
+            raise where.error(f"edges[{n}] must be an object with dst and rel_type")
         dst, rel = edge.get("dst"), edge.get("rel_type")
         try:
             dst = str(uuid.UUID(str(dst)))
         except ValueError:
-            raise ValidationError(f"{where}: edges[{n}].dst {dst!r} is not a UUID") from None
+            raise where.error(f"edges[{n}].dst {dst!r} is not a UUID") from None
         if not isinstance(rel, str) or not rel:
-            raise ValidationError(f"{where}: edges[{n}].rel_type must be a non-empty string")
+            raise where.error(f"edges[{n}].rel_type must be a non-empty string")
         props = edge.get("properties") or {}
         if not isinstance(props, dict):
-            raise ValidationError(f"{where}: edges[{n}].properties must be an object")
+            raise where.error(f"edges[{n}].properties must be an object")
         edges.append({"dst": dst, "rel_type": rel, "properties": props, "created_at": edge.get("created_at")})
     return edges
 
@@ -97,7 +96,7 @@ class Incoming:
         return self.id.bytes
 
 
-def split_system(schema: TableSchema, data: dict[str, Any], where: str) -> tuple[Any, Any]:
+def split_system(schema: TableSchema, data: dict[str, Any], where: RowRef) -> tuple[Any, Any]:
     """Take system fields out of ``data`` (in place). Returns the given id and edges (or None).
 
     Timestamps given by the caller are ignored (the database owns them); a different ``entity_type``
@@ -106,7 +105,7 @@ def split_system(schema: TableSchema, data: dict[str, Any], where: str) -> tuple
     given_id = data.pop("id", None)
     table = data.pop("entity_type", schema.short_name)
     if table != schema.short_name:
-        raise ValidationError(f"{where}: entity_type {table!r} does not match table {schema.short_name!r}")
+        raise where.error(f"entity_type {table!r} does not match table {schema.short_name!r}")
     for name in ("created_at", "modified_at", "deleted_at"):
         data.pop(name, None)
     edges = data.pop("edges", None)
@@ -115,7 +114,7 @@ def split_system(schema: TableSchema, data: dict[str, Any], where: str) -> tuple
 
 def prepare(schema: TableSchema, row: Any, position: int | None) -> Incoming:
     """Normalise, validate and give an id to one row (raises :class:`ValidationError`)."""
-    where = f"{schema.short_name}{row_label(position)}"
+    where = RowRef(schema.short_name, position)
     data = to_plain(row, where)
     given_id, edges = split_system(schema, data, where)
     for name, default in schema.defaults.items():
@@ -126,7 +125,7 @@ def prepare(schema: TableSchema, row: Any, position: int | None) -> Incoming:
         try:
             ident = uuid.UUID(str(given_id))
         except ValueError:
-            raise ValidationError(f"{where}: id {given_id!r} is not a UUID") from None
+            raise where.error(f"id {given_id!r} is not a UUID") from None
     else:
         ident = entity_id(schema.short_name, data, schema.key_field)
     return Incoming(ident, data, parse_edges(edges, where) if edges is not None else None, position)

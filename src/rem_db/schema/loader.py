@@ -9,8 +9,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..errors import SchemaError
 
 
@@ -31,6 +29,8 @@ def load_file(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise SchemaError(f"cannot read schema file {path}: {exc}") from None
     if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml  # only YAML files need it
+
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:

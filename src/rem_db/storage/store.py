@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +42,7 @@ COLUMN_FAMILIES = (
 )
 
 HOLDER_FILE = "HOLDER"
+READ_ONLY_OPEN_ATTEMPTS = 8
 _COMPRESSION = {
     "none": DBCompressionType.none,
     "snappy": DBCompressionType.snappy,
@@ -120,11 +122,7 @@ class Store:
         if read_only:
             existing = set(Rdict.list_cf(str(self.path), Options(raw_mode=True)))
             families = {name: o for name, o in families.items() if name in existing}
-        try:
-            access = AccessType.read_only() if read_only else AccessType.read_write()
-            self._db = Rdict(str(self.path), opts, column_families=families, access_type=access)
-        except Exception as exc:  # rocksdict raises plain Exception with RocksDB's status text
-            raise self._open_error(exc) from None
+        self._db = self._open(opts, families)
         self.cfs = {name: self._db.get_column_family(name) for name in families}
         self.handles = {name: self._db.get_column_family_handle(name) for name in families}
         self._write_opts = WriteOptions()
@@ -139,6 +137,20 @@ class Store:
             raise StorageError(f"{self.path} is a file, not a database directory")
         if self.read_only and not (self.path / "CURRENT").exists():
             raise NotFoundError(f"no database at {self.path} (run `rem init` first)")
+
+    def _open(self, opts: Options, families: dict[str, Options]) -> Rdict:
+        access = AccessType.read_only() if self.read_only else AccessType.read_write()
+        for attempt in range(READ_ONLY_OPEN_ATTEMPTS):
+            try:
+                return Rdict(str(self.path), opts, column_families=families, access_type=access)
+            except Exception as exc:  # rocksdict raises plain Exception with RocksDB's status text
+                # A writer that flushes or closes meanwhile may delete files a read-only open was about to
+                # read; the next attempt sees the new file set.
+                transient = self.read_only and ("No such file" in str(exc) or "Corruption" in str(exc))
+                if not transient or attempt == READ_ONLY_OPEN_ATTEMPTS - 1:
+                    raise self._open_error(exc) from None
+                time.sleep(0.02 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def _open_error(self, exc: Exception) -> Exception:
         text = str(exc)
