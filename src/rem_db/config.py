@@ -73,3 +73,14 @@ class StorageSettings:
             sync_writes=_env_bool("P8_SYNC_WRITES", False),
             wal_enabled=_env_bool("P8_WAL_ENABLED", True),
         )
+
+
+def configure_logging() -> None:
+    """Log level from ``P8_LOG_LEVEL`` (default WARNING) for the ``rem_db`` loggers, to stderr."""
+    import logging
+
+    level = (os.environ.get("P8_LOG_LEVEL") or "WARNING").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"P8_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}")
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("rem_db").setLevel(level)

@@ -21,7 +21,7 @@ def rem_executable() -> str:
         return str(sibling)
     found = shutil.which("rem")
     if found is None:
-        pytest.skip("the `rem` console script is not installed")
+        pytest.fail("the `rem` console script is not installed (run `make test`, which installs it)")
     return found
 
 

@@ -53,9 +53,10 @@ def main(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     """REM Database: an embedded memory database for AI applications."""
-    if db_path is None:
-        from rem_db.config import default_db_path
+    from rem_db.config import configure_logging, default_db_path
 
+    configure_logging()
+    if db_path is None:
         db_path = default_db_path()
     ctx.obj = State(db_path=db_path.expanduser(), tenant=tenant or None, read_only=read_only, format=fmt)
 
