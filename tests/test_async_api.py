@@ -103,3 +103,18 @@ def test_concurrent_coroutines_share_one_database(db_path: Path) -> None:
             return await adb.count("resources")
 
     assert asyncio.run(main()) == 40
+
+
+def test_async_search(tmp_path) -> None:
+    import asyncio
+
+    from rem_db import AsyncDatabase
+
+    async def main() -> list:
+        async with AsyncDatabase(tmp_path / "db") as db:
+            await db.insert_batch("resources", [{"uri": "a", "content": "Bees make honey."},
+                                                {"uri": "b", "content": "Trains run on rails."}])
+            return await db.search("honey bees", top_k=1)
+
+    hits = asyncio.run(main())
+    assert hits[0][0]["uri"] == "a"

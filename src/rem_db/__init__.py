@@ -6,6 +6,7 @@ from .database import Database
 from .errors import (
     ConfigError,
     DatabaseError,
+    EmbeddingError,
     EncryptionError,
     LockedError,
     NotFoundError,
@@ -31,7 +32,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'rem_db' has no attribute {name!r}")
 
 __all__ = [
-    "AsyncDatabase", "ConfigError", "Database", "DatabaseError", "EncryptionError", "LockedError",
+    "AsyncDatabase", "ConfigError", "Database", "DatabaseError", "EmbeddingError", "EncryptionError", "LockedError",
     "NotFoundError", "QueryError", "ReadOnlyError", "SchemaError", "StorageError", "ValidationError",
     "__version__",
 ]

@@ -14,6 +14,9 @@ _MIRRORED = (
     "register_schema", "list_schemas", "get_schema", "remove_schema", "add_schema_from_template",
     "insert", "insert_batch", "upsert", "update", "delete", "get", "get_batch", "count", "lookup",
     "lookup_batch", "stats", "wait_idle", "close",
+    "add_edge", "add_edges", "remove_edge", "edges", "traverse", "shortest_path", "neighbors_batch",
+    "search", "search_vector", "rebuild_index",
+    "query", "explain",
 )
 
 

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from .config import StorageSettings, default_db_path, default_tenant
+from .embeddings.rebuild import rebuild_table_vectors
+from .embeddings.vectors import VectorStore
+from .embeddings.writer import EmbeddingWriter
 from .entities.engine import EntityEngine
 from .entities.ids import parse_id
 from .errors import EncryptionError, NotFoundError, ReadOnlyError, StorageError, ValidationError
+from .index.bm25 import FullTextIndex
+from .index.search import SearchEngine
+from .index.vectors import VectorIndexes
 from .replication.wal import WalWriter
 from .schema.loader import load_schema_source
 from .schema.model import TableSchema
@@ -54,9 +60,13 @@ class Database:
             self._wal = WalWriter(self._store, enabled=settings.wal_enabled)
             self.schemas = SchemaRegistry()
             self._engine = EntityEngine(self._store, self._keyspace, self._wal, self.schemas.get)
-            self.schemas.load(self._engine, read_only)
             self.worker = BackgroundWorker()
+            self._attach_vectors()
+            self.schemas.load(self._engine, read_only)
+            self._load_vector_indexes()
         except BaseException:
+            if hasattr(self, "worker"):
+                self.worker.shutdown()
             self._store.close()
             raise
         self._closed = False
@@ -78,12 +88,41 @@ class Database:
             return
         self._closed = True
         self.worker.shutdown()
+        self._indexes.save_all()
         self._store.flush()
         self._store.close()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait for background work (index saves, async embeddings) to finish."""
         return self.worker.wait_idle(timeout)
+
+    def _attach_vectors(self) -> None:
+        """Vectors, BM25 postings and HNSW indexes (SPEC §6) on the write path of the engine."""
+        self._vectors = VectorStore(self._store, self._keyspace)
+        self._indexes = VectorIndexes(self.path, self.tenant_id, self._vectors, self._wal, self.worker,
+                                      self.read_only)
+        self._embedder = EmbeddingWriter(self._vectors, FullTextIndex(self._store, self._keyspace), self._indexes)
+        self._embedder.engine = self._engine
+        self._engine.embedder = self._embedder
+        self._search = SearchEngine(self)
+
+    def _load_vector_indexes(self) -> None:
+        """Start loading every stored index in the background; searches wait for theirs."""
+        for schema in self.schemas.all():
+            recorded = self._embedder.recorded(schema.short_name) if schema.embedding_fields else None
+            if recorded:
+                self._indexes.handle(schema.short_name, recorded["provider"], recorded["dimensions"])
+
+    def _backfill_vectors(self, table: str) -> int:
+        """Embed rows of ``table`` that have no vector yet (the ``schemas`` table is embedded lazily, at its
+        first search, so registering a schema never loads a model)."""
+        if self.read_only:
+            return 0
+        schema = self.schemas.get(table)
+        spec = self._embedder.primary_spec(schema)
+        ids = list(self._engine.fields.table_ids(table, include_deleted=False))
+        missing = [i for i, v in zip(ids, self._vectors.get_many(table, spec, ids), strict=True) if v is None]
+        return self._embedder.embed_later(table, missing) if missing else 0
 
     def _writable(self) -> None:
         if self.read_only:
@@ -122,15 +161,22 @@ class Database:
         return self.register_schema(template_schema(template, name))
 
     # -- writes ------------------------------------------------------------------------------------
-    def insert(self, table: str, data: Any) -> dict[str, Any]:
-        """Insert one entity (a dict or Pydantic instance); an existing id makes it an upsert."""
-        self._writable()
-        return self._engine.put_many(table, [data], single=True)[0]
+    def insert(self, table: str, data: Any, async_embeddings: bool = False) -> dict[str, Any]:
+        """Insert one entity (a dict or Pydantic instance); an existing id makes it an upsert.
 
-    def insert_batch(self, table: str, rows: Iterable[Any]) -> list[dict[str, Any]]:
-        """Insert many entities of one table: all validated first, then written in one atomic batch."""
+        Tables with ``embedding_fields`` embed the entity in the same atomic write; with
+        ``async_embeddings=True`` it is written at once and embedded by the background worker
+        (searchable after :meth:`wait_idle`)."""
         self._writable()
-        return self._engine.put_many(table, list(rows))
+        return self._engine.put_many(table, [data], single=True, embed_mode=_mode(async_embeddings))[0]
+
+    def insert_batch(self, table: str, rows: Iterable[Any], async_embeddings: bool = False,
+                     progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+        """Insert many entities of one table: all validated (and embedded, in provider batches of
+        ``P8_EMBEDDING_BATCH_SIZE``; ``progress(done, total)`` is called after each) first, then written
+        in one atomic batch."""
+        self._writable()
+        return self._engine.put_many(table, list(rows), embed_mode=_mode(async_embeddings), progress=progress)
 
     def upsert(self, models: Any, data: Any = None) -> list[dict[str, Any]] | dict[str, Any]:
         """Upsert Pydantic instances (table from the model's schema, registered on first use), or
@@ -148,6 +194,29 @@ class Database:
             by_table.setdefault(self._table_for_model(type(item)), []).append(item)
         out = [r for table, rows in by_table.items() for r in self._engine.put_many(table, rows)]
         return out if isinstance(models, list | tuple) else out[0]
+
+    # -- search ------------------------------------------------------------------------------------------
+    def search(self, query: str, schema: str | None = None, top_k: int = 10, where: str | None = None,
+               hybrid: bool = False, include_deleted: bool = False,
+               params: Any = None) -> list[tuple[dict[str, Any], float]]:
+        """Semantic search: ``[(entity, score)]``, best first, score = cosine similarity.
+
+        ``schema=None`` searches every table with embeddings. ``where`` (SQL WHERE text, ``params`` bound)
+        filters before ranking, so up to ``top_k`` matching rows come back whenever they exist.
+        ``hybrid=True`` fuses BM25 over the embedded text with the vector ranking (reciprocal rank fusion;
+        the score is then the fused score)."""
+        return self._search.search(query, schema, top_k, where, hybrid, include_deleted, params)
+
+    def search_vector(self, vector: Any, schema: str, top_k: int = 10, where: str | None = None,
+                      include_deleted: bool = False, params: Any = None) -> list[tuple[dict[str, Any], float]]:
+        """Like :meth:`search`, with your own query vector (same provider and dimension as the table)."""
+        return self._search.search_vector(vector, schema, top_k, where, include_deleted, params)
+
+    def rebuild_index(self, table: str) -> int:
+        """Re-embed every row of ``table`` with its current provider (e.g. after ``P8_DEFAULT_EMBEDDING``
+        changed) and rebuild its vector index. Returns the rows embedded."""
+        self._writable()
+        return rebuild_table_vectors(self, table)
 
     def _table_for_model(self, model: type) -> str:
         raw = load_schema_source(model)
@@ -191,10 +260,35 @@ class Database:
         self.schemas.get(table)
         return self._engine.rows(table, include_deleted)
 
-    def count(self, table: str, include_deleted: bool = False) -> int:
-        """Number of entities in a table, read from the index."""
+    def count(self, table: str, include_deleted: bool = False, where: str | None = None,
+              params: Any = None) -> int:
+        """Number of entities in a table, read from the index; ``where`` (a SQL condition, ``params``
+        bound to its ``?`` / ``:name`` parameters) counts the matching ones through the query engine."""
         self.schemas.get(table)
+        if where is not None:
+            return self._queries().count(table, where, params, include_deleted)
         return self._engine.fields.count_table(table, include_deleted)
+
+    # -- queries (SPEC §5; rem_db/query, docs/query.md) ---------------------------------------------
+    def query(self, text: str, params: Any = None, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """Run SQL (``SELECT`` over one table) or a REM form (``LOOKUP``, ``SEARCH``, ``TRAVERSE``; any of
+        them after ``EXPLAIN``). ``?`` parameters take a list, ``:name`` ones a mapping; values are bound
+        as literals, never pasted into the text. Returns flat entity dicts (or aggregate rows); soft-deleted
+        rows only with ``include_deleted``. Errors are :class:`QueryError` naming the line and column."""
+        return self._queries().run(text, params, include_deleted)
+
+    def explain(self, text: str, params: Any = None, include_deleted: bool = False) -> dict[str, Any]:
+        """Run a query and describe how: access (``index``, ``scan``, ``index-order``, ``index-count`` …),
+        and per step the estimated and actual rows."""
+        return self._queries().explain(text, params, include_deleted)
+
+    def _queries(self) -> Any:
+        engine = self.__dict__.get("_query_engine")
+        if engine is None:
+            from .query.engine import QueryEngine
+
+            engine = self._query_engine = QueryEngine(self)
+        return engine
 
     def lookup(self, key: str, include_deleted: bool = False) -> list[dict[str, Any]]:
         """Entities of any table whose uri, key field, ``key`` or ``name`` equals ``key`` exactly."""
@@ -208,6 +302,61 @@ class Database:
         records = dict(zip(wanted, self._engine.get_many(wanted), strict=True))
         return {k: [records[i] for i in ids if records.get(i) is not None
                     and (include_deleted or not records[i].get("deleted_at"))] for k, ids in found.items()}
+
+    # -- graph (SPEC §7; rem_db/graph, docs/graph.md) ----------------------------------------------
+    # Entities are named by id or by key (uri, key field, key or name; an ambiguous key is an error).
+    @property
+    def graph(self) -> Any:
+        """The graph API object (:class:`rem_db.graph.service.Graph`) the methods below delegate to; it also
+        has ``traverse_ids`` (ids, depths and paths without reading the entities)."""
+        graph = self.__dict__.get("_graph")
+        if graph is None:
+            from .graph.service import Graph
+
+            graph = self._graph = Graph(self._engine, self.schemas)
+        return graph
+
+    def add_edge(self, src: Any, dst: Any, rel_type: str, properties: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Add the edge ``src -[rel_type]-> dst`` (or replace its properties: edges are unique by (dst,
+        rel_type), ``created_at`` is kept) and return it. Both ends must exist in this tenant; the source's
+        ``edges`` field, both edge keys and the WAL record change in one atomic write."""
+        self._writable()
+        return self.graph.add_edge(src, dst, rel_type, properties)
+
+    def add_edges(self, edges: Iterable[Any]) -> int:
+        """``add_edge`` for many ``(src, dst, rel_type[, properties])`` tuples (or ``{src, dst, rel_type,
+        properties}`` dicts) in one atomic batch; each source entity is rewritten once. Returns the count."""
+        self._writable()
+        return self.graph.add_edges(edges)
+
+    def remove_edge(self, src: Any, dst: Any, rel_type: str) -> None:
+        """Remove the edge ``src -[rel_type]-> dst`` (:class:`NotFoundError` if there is none)."""
+        self._writable()
+        self.graph.remove_edge(src, dst, rel_type)
+
+    def edges(self, id: Any, direction: str = "out", rel_type: Any = None) -> list[dict[str, Any]]:
+        """Edges of an entity: ``{direction, src, dst, rel_type, properties, created_at}``; ``direction``
+        ``out``, ``in`` or ``both``; ``rel_type`` a type or a list of types (default: all)."""
+        return self.graph.edges(id, direction, rel_type)
+
+    def traverse(self, start: Any, depth: int = 1, direction: str = "out", rel_type: Any = None,
+                 strategy: str = "bfs", limit: int | None = None, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """Entities reachable from ``start`` within ``depth`` hops (1–10), as ``{"entity", "depth", "path"}``
+        (``path``: the hops ``{"id", "rel_type"}`` from the start; the start itself is not returned).
+        ``strategy`` ``bfs`` (by depth) or ``dfs`` (pre-order); ``limit`` caps the number of results;
+        soft-deleted entities are neither returned nor walked through unless ``include_deleted``."""
+        return self.graph.traverse(start, depth, direction, rel_type, strategy, limit, include_deleted)
+
+    def shortest_path(self, a: Any, b: Any, max_depth: int = 6, direction: str = "both", rel_type: Any = None,
+                      include_deleted: bool = False) -> dict[str, Any] | None:
+        """A shortest path from ``a`` to ``b`` of at most ``max_depth`` (1–10) edges: ``{"length", "path"
+        (hops {"id", "rel_type"} from a), "entities" (a ... b)}``, or ``None`` when there is none."""
+        return self.graph.shortest_path(a, b, max_depth, direction, rel_type, include_deleted)
+
+    def neighbors_batch(self, ids: Iterable[Any], direction: str = "out", rel_type: Any = None,
+                        include_deleted: bool = False) -> dict[str, list[dict[str, str]]]:
+        """Neighbours of many entities in one pass: ``{id: [{"id", "rel_type", "direction"}, ...]}``."""
+        return self.graph.neighbors_batch(ids, direction, rel_type, include_deleted)
 
     @property
     def index(self) -> Any:
@@ -223,3 +372,7 @@ class Database:
             "tables": {s.short_name: self._engine.fields.count_table(s.short_name) for s in self.schemas.all()},
             "wal_seq": self._wal.last_seq,
         }
+
+
+def _mode(async_embeddings: bool) -> str:
+    return "async" if async_embeddings else "sync"

@@ -51,6 +51,10 @@ class EncryptionError(DatabaseError):
     """A wrong or missing password, or data that cannot be decrypted."""
 
 
+class EmbeddingError(DatabaseError):
+    """An embedding provider failed (model files missing, HTTP error, dimension mismatch); nothing was written."""
+
+
 class ConfigError(DatabaseError):
     """A setting (argument or environment variable) with an unusable value."""
 

@@ -74,8 +74,9 @@ class BackgroundWorker:
         with self._idle:
             if self._closed:
                 return True
+        drained = self.wait_idle(timeout)  # tasks may still queue follow-up tasks while draining
+        with self._idle:
             self._closed = True
-        drained = self.wait_idle(timeout)
         for _ in self._threads:
             self._queue.put(_STOP)
         for thread in self._threads:

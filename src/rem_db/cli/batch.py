@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 from .errors import CliError, check_text
 
-Writer = Callable[[list[Any]], list[dict[str, Any]]]
+Writer = Callable[[list[Any], Any], list[dict[str, Any]]]  # (rows, embedding progress callback)
 
 
 def read_lines(stream: BinaryIO) -> Iterator[tuple[int, int, Any]]:
@@ -53,6 +53,7 @@ class BatchLoader:
         self.verb = verb
         self.written = 0
         self.results: list[dict[str, Any]] = []
+        self.on_embed: Callable[[int, int], None] | None = None  # set while a progress bar is shown
 
     def run(self, stream: BinaryIO, keep: bool = False) -> int:
         """Load everything from ``stream``; returns the number of rows written (``keep``: keep results)."""
@@ -90,7 +91,7 @@ class BatchLoader:
         from rem_db import DatabaseError
 
         try:
-            results = self.write(chunk)
+            results = self.write(chunk, self.on_embed)
         except DatabaseError as exc:
             raise CliError(f"{_locate(exc, lines)}\n{self._nothing_written(first_line)}") from None
         self.written += len(results)
@@ -105,7 +106,9 @@ class BatchLoader:
     def _progress(self, stream: BinaryIO) -> AbstractContextManager[Callable[[int, int], None]]:
         if not sys.stderr.isatty():
             return nullcontext(lambda size, rows: None)
-        return _ProgressBar(self.table, _input_size(stream))
+        bar = _ProgressBar(self.table, _input_size(stream))
+        self.on_embed = bar.embedded
+        return bar
 
 
 def _input_size(stream: BinaryIO) -> int | None:
@@ -127,6 +130,7 @@ class _ProgressBar:
                                  TextColumn("{task.fields[rows]} rows"), TimeElapsedColumn(),
                                  console=Console(stderr=True), transient=True)
         self.task = self.progress.add_task(f"loading {table}", total=total, rows=0)
+        self.embed_task: Any = None
         self.rows = 0
 
     def __enter__(self) -> Callable[[int, int], None]:
@@ -136,6 +140,12 @@ class _ProgressBar:
     def advance(self, size: int, rows: int) -> None:
         self.rows += rows
         self.progress.update(self.task, advance=size, rows=self.rows)
+
+    def embedded(self, done: int, total: int) -> None:
+        """Embedding progress of the chunk being written (tables with embedding fields)."""
+        if self.embed_task is None:
+            self.embed_task = self.progress.add_task("embedding", total=total, rows=0)
+        self.progress.update(self.embed_task, completed=done, total=total, rows=done)
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()

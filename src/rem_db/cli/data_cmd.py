@@ -21,6 +21,8 @@ ChunkOpt = Annotated[int, typer.Option(
 TableArg = Annotated[str, typer.Argument(metavar="TABLE", help="Table name (see `rem schema list`).")]
 IdArg = Annotated[str, typer.Argument(metavar="ID", help="Entity id (a UUID).")]
 DeletedOpt = Annotated[bool, typer.Option("--include-deleted", help="Include soft-deleted entities.")]
+AsyncOpt = Annotated[bool, typer.Option(
+    "--async-embed", help="Write at once and embed in the background (tables with embedding fields).")]
 
 
 def _rows(n: int) -> str:
@@ -28,7 +30,7 @@ def _rows(n: int) -> str:
 
 
 def _write(ctx: typer.Context, op: str, table: str, data: str | None, batch: bool, chunk_size: int,
-           fmt: Any) -> None:
+           fmt: Any, async_embed: bool = False) -> None:
     state = state_of(ctx)
     fmt = state.fmt(fmt)
     verb = "inserted" if op == "insert" else "upserted"
@@ -42,8 +44,8 @@ def _write(ctx: typer.Context, op: str, table: str, data: str | None, batch: boo
     db = state.open(ctx, write=True)
     db.get_schema(table)  # an unknown table fails before any input is read
 
-    def write(rows: list[Any]) -> list[dict[str, Any]]:
-        return db.insert_batch(table, rows) if op == "insert" else db.upsert(table, rows)
+    def write(rows: list[Any], progress: Any = None) -> list[dict[str, Any]]:
+        return db.insert_batch(table, rows, async_embeddings=async_embed, progress=progress)
 
     if batch:
         from .batch import BatchLoader
@@ -60,20 +62,20 @@ def _write(ctx: typer.Context, op: str, table: str, data: str | None, batch: boo
         output.print_entities(results, fmt)
         output.message(f"{verb} {_rows(len(results))} into {table}")
     else:
-        entity = db.insert(table, value) if op == "insert" else db.upsert(table, value)
+        entity = db.insert(table, value, async_embeddings=async_embed)
         output.print_entities(entity, fmt)
 
 
 def insert(ctx: typer.Context, table: TableArg, data: JsonArg = None, batch: BatchOpt = False,
-           chunk_size: ChunkOpt = 1000, fmt: FormatOption = None) -> None:
+           chunk_size: ChunkOpt = 1000, async_embed: AsyncOpt = False, fmt: FormatOption = None) -> None:
     """Insert entities into TABLE (an existing id makes it an upsert)."""
-    _write(ctx, "insert", table, data, batch, chunk_size, fmt)
+    _write(ctx, "insert", table, data, batch, chunk_size, fmt, async_embed)
 
 
 def upsert(ctx: typer.Context, table: TableArg, data: JsonArg = None, batch: BatchOpt = False,
-           chunk_size: ChunkOpt = 1000, fmt: FormatOption = None) -> None:
+           chunk_size: ChunkOpt = 1000, async_embed: AsyncOpt = False, fmt: FormatOption = None) -> None:
     """Insert or replace entities of TABLE (same id: user fields replaced, created_at kept)."""
-    _write(ctx, "upsert", table, data, batch, chunk_size, fmt)
+    _write(ctx, "upsert", table, data, batch, chunk_size, fmt, async_embed)
 
 
 def get(ctx: typer.Context, id: IdArg, include_deleted: DeletedOpt = False, fmt: FormatOption = None) -> None:
@@ -102,10 +104,13 @@ def delete(ctx: typer.Context, id: IdArg,
     output.message(f"hard-deleted {id}" if hard else f"deleted {id} (soft; `rem get --include-deleted` shows it)")
 
 
-def count(ctx: typer.Context, table: TableArg, include_deleted: DeletedOpt = False, fmt: FormatOption = None) -> None:
-    """Print the number of entities in TABLE."""
+def count(ctx: typer.Context, table: TableArg, include_deleted: DeletedOpt = False,
+          where: Annotated[str | None, typer.Option(
+              "--where", help="Count only rows matching this SQL condition (e.g. \"price > 10 AND tags = 'x'\").")]
+          = None, fmt: FormatOption = None) -> None:
+    """Print the number of entities in TABLE (matching --where, counted by the query engine)."""
     state = state_of(ctx)
-    n = state.open(ctx, write=False).count(table, include_deleted=include_deleted)
+    n = state.open(ctx, write=False).count(table, include_deleted=include_deleted, where=where)
     output.emit({"table": table, "count": n}, state.fmt(fmt), lambda d: print(d["count"]))
 
 

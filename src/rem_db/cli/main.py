@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from . import data_cmd, schema_cmd
+from . import data_cmd, graph_cmd, query_cmd, schema_cmd, search_cmd
 from .errors import CliError, report
 from .output import message
 from .state import Format, State, state_of
@@ -76,6 +76,9 @@ def init(ctx: typer.Context) -> None:
 
 app.add_typer(schema_cmd.app, name="schema")
 data_cmd.register(app)
+graph_cmd.register(app)
+search_cmd.register(app)
+query_cmd.register(app)
 
 
 def run() -> None:

@@ -3,6 +3,7 @@ batch, and the reads that return flat entity dicts."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -11,6 +12,7 @@ from typing import Any
 import orjson
 
 from ..errors import NotFoundError
+from ..graph.resolve import resolve_edge_keys
 from ..index.fields import FieldIndex
 from ..index.keys import KeyIndex
 from ..replication.wal import WalWriter
@@ -21,6 +23,7 @@ from ..storage.keyspace import Keyspace
 from ..storage.store import Batch, Store
 from .records import Incoming, build_record, merge_edges, now_iso, prepare, to_plain, user_fields
 
+log = logging.getLogger("rem_db.engine")
 ENTITIES = "entities"
 READ_CHUNK = 1000
 
@@ -46,6 +49,8 @@ class EntityEngine:
         self.fields = FieldIndex(store, keyspace)
         self.keys = KeyIndex(store, keyspace)
         self.lock = threading.RLock()
+        self.embedder: Any = None  # EmbeddingWriter, attached by the Database when vectors are available
+        self.generation = 0  # bumped by every commit: caches of derived data compare it
 
     # -- reads -------------------------------------------------------------------------------------
     def get(self, id16: bytes) -> dict[str, Any] | None:
@@ -72,13 +77,18 @@ class EntityEngine:
         return self.iter_ids(ids)
 
     # -- writes ------------------------------------------------------------------------------------
-    def put_many(self, table: str, rows: list[Any], single: bool = False) -> list[dict[str, Any]]:
-        """Insert-or-upsert rows of one table, validated first, written all-or-nothing."""
+    def put_many(self, table: str, rows: list[Any], single: bool = False,
+                 embed_mode: str = "sync", progress: Any = None) -> list[dict[str, Any]]:
+        """Insert-or-upsert rows of one table, validated first, written all-or-nothing, with their vectors
+        (``embed_mode``: ``sync`` in the same batch, ``async`` by the background worker after commit,
+        ``lazy`` not now: changed texts lose their vector until a backfill)."""
         schema = self.schema_of(table)
         incoming = [prepare(schema, row, None if single else n) for n, row in enumerate(rows)]
         if not incoming:
             return []
+        plan = self._embed_plan(schema, incoming, embed_mode, progress=progress)
         with self.lock:
+            resolve_edge_keys(self, schema, incoming)  # edge dst given as a key -> id
             now = now_iso()
             unique = list(dict.fromkeys(inc.id16 for inc in incoming))
             before = dict(zip(unique, self.get_many(unique), strict=True))
@@ -93,8 +103,21 @@ class EntityEngine:
             batch = self.store.batch()
             for id16, record in staged.items():
                 self.write_record(batch, schema, before.get(id16), record, id16)
+            if plan is not None:
+                self.embedder.apply(batch, plan, before)
             self.commit(batch)
         return results
+
+    def _embed_plan(self, schema: TableSchema, incoming: list[Incoming], mode: str,
+                    before: dict[bytes, Any] | None = None, progress: Any = None) -> Any:
+        """Vectors for the rows whose embedded text changed, computed before the write lock is taken."""
+        if self.embedder is None or not schema.embedding_fields:
+            return None
+        final = {inc.id16: inc.user for inc in incoming}
+        if before is None:
+            ids = list(final)
+            before = dict(zip(ids, self.get_many(ids), strict=True))
+        return self.embedder.prepare(schema, final, before, mode, progress)
 
     def _upserted(self, schema: TableSchema, inc: Incoming, prev: dict[str, Any] | None,
                   now: str) -> dict[str, Any]:
@@ -124,12 +147,16 @@ class EntityEngine:
                 raise NotFoundError(f"no entity with id {ident}")
             schema = self.schema_of(old["entity_type"])
             inc = prepare(schema, _patched(old, patch, schema), None)
+            resolve_edge_keys(self, schema, [inc])
             now = now_iso()
             record = build_record(schema.short_name, ident, inc.user,
                                   merge_edges(old.get("edges") or [], inc.edges, now), old["created_at"], now)
             self._check_edge_targets(schema, [inc], {ident.bytes: record})
+            plan = self._embed_plan(schema, [inc], "sync", {ident.bytes: old})
             batch = self.store.batch()
             self.write_record(batch, schema, old, record, ident.bytes)
+            if plan is not None:
+                self.embedder.apply(batch, plan, {ident.bytes: old})
             self.commit(batch)
         return record
 
@@ -214,6 +241,8 @@ class EntityEngine:
         change (written by :meth:`flush_rewrites`, once each, when the caller passes its own dict).
         """
         batch.delete(ENTITIES, self.ks.entity(id16))
+        if self.embedder is not None and schema.embedding_fields:
+            self.embedder.remove(batch, schema, old, id16)
         self._diff_entries(batch, "field_index", self.fields.entries(schema, old, id16), set())
         self._diff_entries(batch, "key_index", self.keys.entries(schema, old, id16), set())
         for rel, dst in _edge_map(old):
@@ -254,11 +283,22 @@ class EntityEngine:
         batch.put_keys(cf, new - old)
 
     def commit(self, batch: Batch) -> None:
+        """Write the batch; then run its ``on_commit`` hooks with the WAL sequence it reached (before that
+        sequence is published, so index savers never see a sequence whose changes are not queued)."""
         try:
             self.store.write(batch)
         except Exception:
             self.wal.abandoned()
+            if self.embedder is not None:
+                self.embedder.forget()
             raise
+        self.generation += 1
+        seq = self.wal.last_seq + self.wal.pending
+        for hook in batch.on_commit:
+            try:
+                hook(seq)
+            except Exception:  # a cache update must not turn a committed write into an error
+                log.exception("after-commit hook failed")
         self.wal.committed()
 
     # -- maintenance -------------------------------------------------------------------------------

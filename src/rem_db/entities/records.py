@@ -46,8 +46,13 @@ def to_plain(row: Any, where: RowRef) -> dict[str, Any]:
         raise where.error(str(exc)) from None
 
 
+class DstKey(str):
+    """An edge ``dst`` given as a key, not an id: the engine resolves it (rem_db.graph.resolve) before writing."""
+
+
 def parse_edges(value: Any, where: RowRef) -> list[dict[str, Any]]:
-    """Check an ``edges`` list: objects with a UUID ``dst`` and a non-empty ``rel_type``."""
+    """Check an ``edges`` list: objects with a ``dst`` (a UUID, or a key wrapped in :class:`DstKey`) and a
+    non-empty ``rel_type``."""
     if not isinstance(value, list):
         raise where.error("field 'edges' must be a list of edge objects")
     edges = []
@@ -55,10 +60,12 @@ def parse_edges(value: Any, where: RowRef) -> list[dict[str, Any]]:
         if not isinstance(edge, dict):
             raise where.error(f"edges[{n}] must be an object with dst and rel_type")
         dst, rel = edge.get("dst"), edge.get("rel_type")
+        if not isinstance(dst, str) or not dst:
+            raise where.error(f"edges[{n}].dst {dst!r} is not an entity id or key")
         try:
-            dst = str(uuid.UUID(str(dst)))
+            dst = str(uuid.UUID(dst))
         except ValueError:
-            raise where.error(f"edges[{n}].dst {dst!r} is not a UUID") from None
+            dst = DstKey(dst)
         if not isinstance(rel, str) or not rel:
             raise where.error(f"edges[{n}].rel_type must be a non-empty string")
         props = edge.get("properties") or {}

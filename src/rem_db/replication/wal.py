@@ -34,6 +34,11 @@ class WalWriter:
         seq = self.last_seq + self._pending
         batch.put(CF, encode_u64(seq), orjson.dumps({"seq": seq, **record}))
 
+    @property
+    def pending(self) -> int:
+        """Records appended to the batch being built, not yet committed."""
+        return self._pending
+
     def committed(self) -> None:
         self.last_seq += self._pending
         self._pending = 0

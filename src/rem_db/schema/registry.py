@@ -108,7 +108,7 @@ class SchemaRegistry:
         history = [*self.history(schema.short_name), entry]
         if old is not None and _index_layout(old) != _index_layout(schema):
             self.engine.reindex(old, schema)
-        self.engine.put_many(SCHEMAS, [_row(schema, history)], single=True)
+        self.engine.put_many(SCHEMAS, [_row(schema, history)], single=True, embed_mode="lazy")
         self._tables[schema.short_name] = schema
         self._history[schema.short_name] = history
 

@@ -39,6 +39,7 @@ COLUMN_FAMILIES = (
     "wal",  # sequence (u64 big-endian) -> WAL record
     "key_material",  # wrapped keys and salts
     "meta",  # format version and other database-wide values
+    "fulltext",  # BM25 postings and document lengths over embedded text
 )
 
 HOLDER_FILE = "HOLDER"
@@ -82,14 +83,19 @@ class _Closed(dict):
 
 
 class Batch:
-    """Puts and deletes across column families, committed as one atomic RocksDB write."""
+    """Puts and deletes across column families, committed as one atomic RocksDB write.
 
-    __slots__ = ("_batch", "_store", "count")
+    ``on_commit`` callbacks run once the batch is written (the committer calls them), e.g. to update
+    in-memory vector indexes.
+    """
+
+    __slots__ = ("_batch", "_store", "count", "on_commit")
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._batch = WriteBatch(raw_mode=True)
         self.count = 0
+        self.on_commit: list = []
 
     def put(self, cf: str, key: bytes, value: bytes = b"") -> None:
         self._batch.put(key, value, self._store.handles[cf])
@@ -208,8 +214,15 @@ class Store:
                 it.next()
 
     def scan_keys(self, cf: str, lower: bytes, upper: bytes, reverse: bool = False) -> Iterator[bytes]:
-        for key, _ in self.scan(cf, lower, upper, reverse=reverse, keys_only=True):
-            yield key
+        """Keys with ``lower <= key < upper`` in key order (or reverse)."""
+        if reverse:
+            return (key for key, _ in self.scan(cf, lower, upper, reverse=True, keys_only=True))
+        return self._forward_keys(cf, lower, upper)
+
+    def _forward_keys(self, cf: str, lower: bytes, upper: bytes) -> Iterator[bytes]:
+        opts = ReadOptions()  # must stay alive while the iterator runs: it holds the upper bound
+        opts.set_iterate_upper_bound(upper)
+        yield from self.cfs[cf].keys(from_key=lower, read_opt=opts)  # iterated in Rust: ~3x faster
 
     def count(self, cf: str, lower: bytes, upper: bytes) -> int:
         opts = ReadOptions()

@@ -1,0 +1,211 @@
+"""Embedding and vector-search benchmarks (issue "Embeddings and vector search", SPEC §16).
+
+    python bench/bench_vectors.py embed            # local embedding throughput, ~60-token texts, batch 64
+    python bench/bench_vectors.py insert           # batch insert of 1,000 docs vs pure embedding time
+    python bench/bench_vectors.py search --n 100000 [--ef 64]   # p50 latency + recall@10, filtered search
+    python bench/bench_vectors.py search --n 1000000            # the manual 1M run (build time, RAM, open)
+
+Search benches use synthetic clustered unit vectors (200 centres, noise 0.06: sentence embeddings are
+clustered; uniformly random 384-d vectors have no meaningful nearest neighbours) written straight into the
+embeddings column family, then searched through ``Database.search_vector``: the full path (pre-filter,
+HNSW, entity fetch) minus the query embedding, which the embed bench measures on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from rem_db import Database
+
+DIMS = 384
+SPEC = "local:all-MiniLM-L6-v2"
+WORDS = (
+    "energy", "storage", "hydrogen", "market", "board", "memo", "revenue", "growth", "plant", "water", "light",
+    "data", "center", "campus", "power", "wind", "turbine", "fund", "capital", "investment", "partner", "term",
+    "sheet", "office", "park", "hotel", "senior", "living", "warehouse", "industrial", "quarter", "forecast",
+    "pipeline", "lender", "tenant", "lease", "yield", "margin", "cost", "grid", "battery", "solar",
+)
+
+
+def sixty_token_texts(n: int, seed: int = 1) -> list[str]:
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(50, 62))) + "." for _ in range(n)]
+
+
+def bench_embed(runs: int) -> None:
+    from tokenizers import Tokenizer
+
+    from rem_db.embeddings.base import provider_for
+    from rem_db.embeddings.local import model_dir
+
+    texts = sixty_token_texts(640)
+    tok = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(256)
+    mean_tokens = statistics.mean(len(e.ids) for e in tok.encode_batch(texts))
+    provider = provider_for(SPEC)
+    provider.embed_batch(texts[:64])  # warm up (model build/load)
+    rates = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        for start in range(0, len(texts), 64):
+            provider.embed_batch(texts[start:start + 64])
+        rates.append(len(texts) / (time.perf_counter() - t0))
+    print(f"local embedding ({getattr(provider, 'precision', '?')}): 640 texts, mean {mean_tokens:.0f} tokens, "
+          f"batch 64: median {statistics.median(rates):.0f} texts/s  (bar >= 200)  runs: "
+          + ", ".join(f"{r:.0f}" for r in rates))
+
+
+def bench_insert(runs: int) -> None:
+    from rem_db.embeddings.base import provider_for
+
+    provider = provider_for(SPEC)
+    texts = sixty_token_texts(1000, seed=7)
+    provider.embed_batch(texts[:64])
+    overheads, pure_times, insert_times = [], [], []
+    for run in range(runs):
+        t0 = time.perf_counter()
+        for start in range(0, 1000, 100):  # what the write path does: P8_EMBEDDING_BATCH_SIZE=100
+            provider.embed_batch(texts[start:start + 100])
+        pure = time.perf_counter() - t0
+        with tempfile.TemporaryDirectory() as tmp, Database(Path(tmp) / "db") as db:
+            rows = [{"uri": f"doc-{run}-{i}", "content": t} for i, t in enumerate(texts)]
+            t0 = time.perf_counter()
+            db.insert_batch("resources", rows)
+            total = time.perf_counter() - t0
+        pure_times.append(pure)
+        insert_times.append(total)
+        overheads.append((total - pure) / pure * 100)
+    print(f"batch insert 1,000 docs with local embeddings: median {statistics.median(insert_times):.2f} s, "
+          f"pure embedding {statistics.median(pure_times):.2f} s, overhead median "
+          f"{statistics.median(overheads):.1f} % (bar <= 10 %)  runs: " + ", ".join(f"{o:.1f}%" for o in overheads))
+
+
+def clustered(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((200, DIMS)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    return centres, rng
+
+
+def make_db(path: Path, n: int) -> float:
+    """A ``docs`` table of n rows (10 categories) with synthetic vectors; returns the index build seconds."""
+    centres, rng = clustered(n, 0)
+    schema = {"title": "docs", "description": "Synthetic documents for the vector benchmark.", "type": "object",
+              "properties": {"key": {"type": "string"}, "body": {"type": "string"},
+                             "category": {"type": "string"}},
+              "indexed_fields": ["category"], "embedding_fields": ["body"]}
+    with Database(path) as db:
+        db.register_schema(schema)
+        engine = db._engine
+        for start in range(0, n, 10_000):
+            count = min(10_000, n - start)
+            rows = [{"key": f"k{i}", "body": f"doc {i}", "category": f"c{i % 10}"} for i in range(start, start + count)]
+            written = engine.put_many("docs", rows, embed_mode="lazy")
+            vecs = centres[rng.integers(0, 200, count)] + 0.06 * rng.standard_normal((count, DIMS)).astype(np.float32)
+            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+            with engine.lock:
+                batch = engine.store.batch()
+                for row, vec in zip(written, vecs, strict=True):
+                    db._vectors.put(batch, "docs", SPEC, uuid.UUID(row["id"]).bytes, vec)
+                db._vectors.record(batch, "docs", SPEC, DIMS)
+                engine.commit(batch)
+            db._embedder._recorded.clear()
+        t0 = time.perf_counter()
+        db.search_vector(centres[0], "docs", top_k=1)  # builds the index from the stored vectors
+        build = time.perf_counter() - t0
+    return build
+
+
+def bench_search(n: int, runs: int, ef: int, keep: Path | None) -> None:
+    path = keep or Path(tempfile.mkdtemp()) / "db"
+    build = None
+    if not (path / "CURRENT").exists():
+        build = make_db(path, n)
+    t0 = time.perf_counter()
+    db = Database(path)
+    opened = time.perf_counter() - t0
+    db.count("docs")
+    first_query = time.perf_counter() - t0
+    centres, _ = clustered(n, 0)  # the data's cluster centres
+    rng = np.random.default_rng(1)
+    queries = centres[rng.integers(0, 200, 200)] + 0.06 * rng.standard_normal((200, DIMS)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    t0 = time.perf_counter()
+    db.search_vector(queries[0], "docs", top_k=10)
+    loaded = time.perf_counter() - t0
+    handle = db._indexes.handles[("docs", SPEC)]
+    handle.index.set_ef(ef)
+    # exact answers from the stored vectors
+    ids, mats = [], []
+    for chunk_ids, mat in db._vectors.scan("docs", SPEC):
+        ids.extend(chunk_ids)
+        mats.append(mat)
+    data = np.vstack(mats)
+    truth = np.argsort(-(queries @ data.T), axis=1)[:, :10]
+    recalls, lat_runs, flt_runs = [], [], []
+    for _ in range(runs):
+        lat = []
+        for q, exact in zip(queries, truth, strict=True):
+            t0 = time.perf_counter()
+            hits = db.search_vector(q, "docs", top_k=10)
+            lat.append(time.perf_counter() - t0)
+            got = {uuid.UUID(e["id"]).bytes for e, _ in hits}
+            recalls.append(len(got & {ids[i] for i in exact}) / 10)
+        lat_runs.append(statistics.median(lat) * 1e3)
+        flt = []
+        try:
+            import rem_db.query.filters  # noqa: F401 - the where= pre-filter needs the query engine
+        except ImportError:
+            flt_runs.append(float("nan"))
+            continue
+        for n_q, q in enumerate(queries[:100]):
+            t0 = time.perf_counter()
+            hits = db.search_vector(q, "docs", top_k=10, where=f"category = 'c{n_q % 10}'")
+            flt.append(time.perf_counter() - t0)
+            assert len(hits) == 10 and all(e["category"] == f"c{n_q % 10}" for e, _ in hits)
+        flt_runs.append(statistics.median(flt) * 1e3)
+    db.close()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{n:,} x {DIMS} vectors, M=16, efC=128, ef={ef}:")
+    if build is not None:
+        print(f"  index build from stored vectors: {build:.1f} s")
+    print(f"  search p50 (top 10, incl. entity fetch): median {statistics.median(lat_runs):.3f} ms, "
+          f"recall@10 {np.mean(recalls):.3f}  runs: " + ", ".join(f"{v:.3f}" for v in lat_runs))
+    print(f"  filtered search p50 (10 % selectivity, category = ...): median {statistics.median(flt_runs):.3f} ms"
+          f"  runs: " + ", ".join(f"{v:.3f}" for v in flt_runs))
+    print(f"  open: Database() {opened * 1e3:.0f} ms, first query answered {first_query * 1e3:.0f} ms; "
+          f"index load before first search {loaded * 1e3:.0f} ms; peak RSS {rss:.0f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["embed", "insert", "search"])
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--ef", type=int, default=64)
+    parser.add_argument("--keep", type=Path, help="database directory to reuse between runs (search)")
+    args = parser.parse_args()
+    os.environ.setdefault("P8_LOG_LEVEL", "WARNING")
+    if args.what == "embed":
+        bench_embed(args.runs)
+    elif args.what == "insert":
+        bench_insert(args.runs)
+    else:
+        bench_search(args.n, args.runs, args.ef, args.keep)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""`rem index rebuild TABLE` / ``Database.rebuild_index``: re-embed a table with its current provider."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from ..errors import QueryError
+from .base import provider_for, resolve_spec
+from .vectors import text_of
+
+if TYPE_CHECKING:
+    from ..database import Database
+
+CHUNK = 500
+
+
+def rebuild_table_vectors(db: Database, table: str) -> int:
+    """Embed every live row with the table's configured provider, drop vectors of any previous provider,
+    and rebuild the HNSW index from scratch. One atomic batch per chunk of rows."""
+    schema = db.schemas.get(table)
+    if not schema.embedding_fields:
+        raise QueryError(f"table {table!r} has no embedding fields")
+    engine, embedder, store = db._engine, db._embedder, db._vectors
+    spec = resolve_spec(schema.embedding_provider)
+    previous = embedder.recorded(table)
+    old_spec = previous["provider"] if previous else None
+    provider = provider_for(spec)
+    ids = list(engine.fields.table_ids(table, include_deleted=True))
+    done = 0
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        records = dict(zip(chunk, engine.get_many(chunk), strict=True))
+        texts = {i: text_of(schema.embedding_fields, r) for i, r in records.items() if r is not None}
+        texts = {i: t for i, t in texts.items() if t}
+        matrix = embedder.embed(provider, list(texts.values())) if texts else None
+        with engine.lock:
+            batch = engine.store.batch()
+            for n, id16 in enumerate(texts):
+                store.put(batch, table, spec, id16, matrix[n])
+            if old_spec and old_spec != spec:
+                for id16 in chunk:
+                    store.delete(batch, table, old_spec, id16)
+            store.record(batch, table, spec, provider.dimensions)
+            engine.wal.append(batch, {"op": "embed", "tenant": engine.ks.tenant, "table": table,
+                                      "ids": [str(uuid.UUID(bytes=i)) for i in texts]})
+            engine.commit(batch)
+        done += len(texts)
+    embedder._recorded.pop(table, None)
+    db.worker.wait_idle()
+    for old in {old_spec, spec} - {None}:
+        db._indexes.drop(table, old)
+    if done:
+        db._indexes.handle(table, spec, provider.dimensions)
+    return done

@@ -1,0 +1,164 @@
+"""The :class:`Graph` facade: argument checks, id/key resolution and result shapes over the walks of
+:mod:`.walk`, the adjacency reads of :mod:`.edges` and the writes of :mod:`.writes`. ``Database`` delegates
+every graph method here (``db.graph`` is this object)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..errors import NotFoundError
+from . import writes
+from .edges import Plan, RelNames, list_edges, neighbors_batch
+from .ids import id_text
+from .options import (
+    OPPOSITE,
+    check_depth,
+    check_direction,
+    check_limit,
+    check_rel_type,
+    check_strategy,
+    rel_filter,
+)
+from .resolve import resolve_refs
+from .walk import DeletedProbe, Found, Parents, bfs_paths, chain, dfs, shortest, skipped_ids
+
+if TYPE_CHECKING:
+    from ..entities.engine import EntityEngine
+    from ..schema.registry import SchemaRegistry
+
+
+class Graph:
+    """Graph reads and writes of one tenant."""
+
+    def __init__(self, engine: EntityEngine, schemas: SchemaRegistry) -> None:
+        self.engine = engine
+        self.schemas = schemas
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _entity(self, ref: Any, role: str, include_deleted: bool = True) -> tuple[bytes, dict[str, Any]]:
+        """Resolve an id or key to (id16, record); :class:`NotFoundError` if there is none (or, without
+        ``include_deleted``, if it is soft-deleted)."""
+        (id16,) = resolve_refs(self.engine, [ref], role)
+        record = self.engine.get(id16)
+        if record is None or (record.get("deleted_at") and not include_deleted):
+            state = "is soft-deleted (pass include_deleted=True)" if record is not None else "does not exist"
+            raise NotFoundError(f"{role} {ref!s} {state}")
+        return id16, record
+
+    def entity(self, ref: Any, include_deleted: bool = True) -> dict[str, Any]:
+        """The entity named by an id or a key (:class:`NotFoundError` if none)."""
+        return self._entity(ref, "entity", include_deleted)[1]
+
+    def _skip(self, include_deleted: bool) -> Any:
+        return skipped_ids(self.engine, (s.short_name for s in self.schemas.all()), include_deleted)
+
+    def _records(self, ids: Sequence[bytes], skip: Any) -> list[dict[str, Any] | None]:
+        if isinstance(skip, DeletedProbe):
+            return [skip.records.get(i) for i in ids]
+        return self.engine.get_many(list(ids))
+
+    @staticmethod
+    def _with_paths(plan: Plan, found: list[tuple[bytes, int]], parents: Parents) -> Found:
+        """``[(id16, path), ...]`` for the nodes of a DFS walk, from its parent links (a node may be listed
+        before the parent it was relabelled through, so paths are built by following the links)."""
+        names = RelNames()
+        paths: dict[bytes, list[dict[str, str]]] = {}
+        out = []
+        for node, _ in found:
+            parent, key = parents[node]
+            before = paths.get(parent)
+            if before is None:
+                before = [{"id": id_text(n), "rel_type": names(plan.relation(k))} for n, k in chain(parents, parent)]
+                paths[parent] = before
+            path = paths[node] = [*before, {"id": id_text(node), "rel_type": names(plan.relation(key))}]
+            out.append((node, path))
+        return out
+
+    def _walk(self, start: Any, depth: int, direction: str, rel_type: Any, strategy: str, limit: int | None,
+              include_deleted: bool) -> tuple[Found, Any]:
+        """Check the arguments and walk: ``[(id16, path), ...]`` in BFS or DFS order, and what was skipped."""
+        check_depth(depth)
+        check_direction(direction)
+        rels = rel_filter(rel_type)
+        strategy = check_strategy(strategy)
+        limit = check_limit(limit)
+        start16, _ = self._entity(start, "traversal start", include_deleted)
+        skip = self._skip(include_deleted)
+        plan = Plan(self.engine.store, self.engine.ks, direction, rels)
+        if strategy == "bfs":
+            return bfs_paths(plan, start16, depth, skip, limit), skip
+        found, parents = dfs(plan, start16, depth, skip, limit)
+        return self._with_paths(plan, found, parents), skip
+
+    # -- reads -------------------------------------------------------------------------------------
+    def traverse(self, start: Any, depth: int = 1, direction: str = "out", rel_type: Any = None,
+                 strategy: str = "bfs", limit: int | None = None,
+                 include_deleted: bool = False) -> list[dict[str, Any]]:
+        found, skip = self._walk(start, depth, direction, rel_type, strategy, limit, include_deleted)
+        records = self._records([n for n, _ in found], skip)
+        return [{"entity": record, "depth": len(path), "path": path}
+                for (_, path), record in zip(found, records, strict=True)
+                # None / deleted: removed or soft-deleted by another thread since the walk read the edges
+                if record is not None and (include_deleted or record.get("deleted_at") is None)]
+
+    def traverse_ids(self, start: Any, depth: int = 1, direction: str = "out", rel_type: Any = None,
+                     strategy: str = "bfs", limit: int | None = None,
+                     include_deleted: bool = False) -> list[dict[str, Any]]:
+        """Like :meth:`traverse` without reading the entities: ``{"id", "depth", "path"}`` per node."""
+        found, _ = self._walk(start, depth, direction, rel_type, strategy, limit, include_deleted)
+        return [{"id": path[-1]["id"], "depth": len(path), "path": path} for _, path in found]
+
+    def shortest_path(self, a: Any, b: Any, max_depth: int = 6, direction: str = "both", rel_type: Any = None,
+                      include_deleted: bool = False) -> dict[str, Any] | None:
+        check_depth(max_depth, "max_depth")
+        check_direction(direction)
+        rels = rel_filter(rel_type)
+        a16, a_record = self._entity(a, "path start", include_deleted)
+        b16, _ = self._entity(b, "path end", include_deleted)
+        skip = self._skip(include_deleted)
+        store, ks = self.engine.store, self.engine.ks
+        forward = Plan(store, ks, direction, rels)
+        hops = shortest(forward, Plan(store, ks, OPPOSITE[direction], rels), a16, b16, max_depth, skip)
+        if hops is None:
+            return None
+        names = RelNames()
+        path = [{"id": id_text(n), "rel_type": names(forward.relation(k))} for n, k in hops]
+        return {"length": len(hops), "path": path,
+                "entities": [a_record, *self.engine.get_many([n for n, _ in hops])]}
+
+    def edges(self, ref: Any, direction: str = "out", rel_type: Any = None) -> list[dict[str, Any]]:
+        check_direction(direction)
+        rels = rel_filter(rel_type)
+        id16, _ = self._entity(ref, "entity")
+        return list_edges(self.engine.store, self.engine.ks, id16, direction, rels)
+
+    def neighbors_batch(self, refs: Iterable[Any], direction: str = "out", rel_type: Any = None,
+                        include_deleted: bool = False) -> dict[str, list[dict[str, str]]]:
+        check_direction(direction)
+        rels = rel_filter(rel_type)
+        refs = list(refs)
+        ids = resolve_refs(self.engine, refs, "entity")
+        skip = self._skip(include_deleted)
+        found = neighbors_batch(self.engine.store, self.engine.ks, ids, direction, rels)
+        return {id_text(i): [{"id": id_text(other), "rel_type": rel, "direction": label}
+                             for label, rel, other in found[i] if other not in skip]
+                for i in dict.fromkeys(ids)}
+
+    # -- writes ------------------------------------------------------------------------------------
+    def add_edge(self, src: Any, dst: Any, rel_type: str, properties: dict[str, Any] | None = None) -> dict[str, Any]:
+        check_rel_type(rel_type)
+        written = writes.add_edges(self.engine, [(src, dst, rel_type, properties)])
+        (record,) = written.values()
+        (dst16,) = resolve_refs(self.engine, [dst], "edge destination")
+        target = id_text(dst16)
+        edge = next(e for e in record["edges"] if e["dst"] == target and e["rel_type"] == rel_type)
+        return {"src": record["id"], **edge}
+
+    def add_edges(self, items: Iterable[Any]) -> int:
+        items = list(items)
+        writes.add_edges(self.engine, items)
+        return len(items)
+
+    def remove_edge(self, src: Any, dst: Any, rel_type: str) -> None:
+        writes.remove_edge(self.engine, src, dst, rel_type)

@@ -1,0 +1,137 @@
+"""BM25 full-text index over the embedded text of a table (the lexical half of hybrid search, SPEC §6).
+
+Postings live in the ``fulltext`` column family and change in the same atomic batch as the entity:
+``tenant · table · "p" · term · id -> term frequency`` and ``tenant · table · "d" · id -> token count``.
+Per-table totals (documents, tokens) sit in ``meta`` and are kept in memory under the write lock.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from typing import Any
+
+import orjson
+
+from ..storage.codec import encode_str, successor
+from ..storage.keyspace import Keyspace
+from ..storage.store import Batch, Store
+
+CF = "fulltext"
+META = "meta"
+K1 = 1.2
+B = 0.75
+_WORD = re.compile(r"\w+", re.UNICODE)
+STOPWORDS = frozenset({
+    "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as",
+    "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could",
+    "did", "do", "does", "doing", "don", "down", "during", "each", "few", "for", "from", "further", "had",
+    "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i", "if",
+    "in", "into", "is", "it", "its", "itself", "just", "may", "me", "might", "more", "most", "must", "my",
+    "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours",
+    "ourselves", "out", "over", "own", "same", "shall", "she", "should", "so", "some", "such", "than", "that",
+    "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those",
+    "through", "to", "too", "under", "until", "up", "us", "very", "was", "we", "were", "what", "when", "where",
+    "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself",
+    "yourselves",
+})
+
+
+def stem(word: str) -> str:
+    """A light English suffix stripper (plurals, possessives, -ing/-ed), enough to match "cyclists" with
+    "cyclist's" and "erupting" with "erupted"; words of four letters or fewer are left alone."""
+    if len(word) <= 4 or word.isdigit():
+        return word
+    for suffix, keep in (("ies", "y"), ("sses", "ss"), ("ing", ""), ("ed", ""), ("es", "e"), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            return word[: len(word) - len(suffix)] + keep
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased, lightly stemmed word tokens without stopwords and one-letter words (digits kept)."""
+    return [stem(t) for t in _WORD.findall(text.lower()) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
+
+
+class FullTextIndex:
+    """Writes and scores one tenant's BM25 postings."""
+
+    def __init__(self, store: Store, keyspace: Keyspace) -> None:
+        self.store = store
+        self.ks = keyspace
+        self._stats: dict[str, dict[str, int]] = {}
+
+    def _table(self, table: str) -> bytes:
+        return self.ks.prefix + encode_str(table)
+
+    def _stats_key(self, table: str) -> bytes:
+        return self.ks.prefix + encode_str("bm25") + encode_str(table)
+
+    def stats(self, table: str) -> dict[str, int]:
+        cached = self._stats.get(table)
+        if cached is None:
+            raw = self.store.get(META, self._stats_key(table))
+            cached = orjson.loads(raw) if raw else {"docs": 0, "tokens": 0}
+            self._stats[table] = cached
+        return cached
+
+    def forget_stats(self) -> None:
+        """Drop cached totals (after a failed write, they are re-read from the store)."""
+        self._stats.clear()
+
+    def write(self, batch: Batch, table: str, id16: bytes, old_text: str | None, new_text: str | None) -> None:
+        """Replace a document's postings (``None`` text = no document). Caller holds the write lock."""
+        old = Counter(tokens(old_text)) if old_text else Counter()
+        new = Counter(tokens(new_text)) if new_text else Counter()
+        if old == new and (old_text is None) == (new_text is None):
+            return
+        base = self._table(table)
+        for term in old.keys() - new.keys():
+            batch.delete(CF, base + b"p" + encode_str(term) + id16)
+        for term, tf in new.items():
+            if old.get(term) != tf:
+                batch.put(CF, base + b"p" + encode_str(term) + id16, min(tf, 65535).to_bytes(2, "big"))
+        stats = self.stats(table)
+        if old_text is not None:
+            stats["docs"] -= 1
+            stats["tokens"] -= sum(old.values())
+        if new_text is not None:
+            stats["docs"] += 1
+            stats["tokens"] += sum(new.values())
+            batch.put(CF, base + b"d" + id16, sum(new.values()).to_bytes(4, "big"))
+        else:
+            batch.delete(CF, base + b"d" + id16)
+        batch.put(META, self._stats_key(table), orjson.dumps(stats))
+
+    def search(self, table: str, query: str, limit: int, allowed: Any = None) -> list[tuple[bytes, float]]:
+        """Top ``limit`` ``(id16, bm25 score)``; ``allowed`` (a set of id16) restricts the documents."""
+        terms = set(tokens(query))
+        stats = self.stats(table)
+        if not terms or stats["docs"] <= 0:
+            return []
+        base = self._table(table)
+        avg = stats["tokens"] / stats["docs"]
+        postings: dict[bytes, list[tuple[float, int]]] = {}
+        for term in terms:
+            prefix = base + b"p" + encode_str(term)
+            hits = [(k[-16:], int.from_bytes(v, "big")) for k, v in self.store.scan(CF, prefix, successor(prefix))]
+            if not hits:
+                continue
+            idf = math.log(1 + (stats["docs"] - len(hits) + 0.5) / (len(hits) + 0.5))
+            for id16, tf in hits:
+                if allowed is None or id16 in allowed:
+                    postings.setdefault(id16, []).append((idf, tf))
+        if not postings:
+            return []
+        ids = list(postings)
+        lengths = self.store.multi_get(CF, [base + b"d" + i for i in ids])
+        scored = []
+        for id16, raw in zip(ids, lengths, strict=True):
+            dl = int.from_bytes(raw, "big") if raw else avg
+            norm = K1 * (1 - B + B * dl / avg)
+            scored.append((id16, sum(idf * tf * (K1 + 1) / (tf + norm) for idf, tf in postings[id16])))
+        scored.sort(key=lambda item: -item[1])
+        return scored[:limit]

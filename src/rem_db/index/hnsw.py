@@ -1,0 +1,151 @@
+"""One HNSW graph (hnswlib, cosine) for one (tenant, table, provider), with the id <-> label mapping.
+
+Files under ``{db}/indexes/``: ``NAME.hnsw`` (hnswlib's own format), ``NAME.ids.npy`` (16-byte ids by label)
+and ``NAME.json`` (dimension, counts and ``seq``: the last WAL sequence the saved index reflects). The JSON
+is written last, so a crash mid-save leaves either the old set or a mismatch that loading rejects.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import hnswlib
+import numpy as np
+import orjson
+
+M = 16
+EF_CONSTRUCTION = 128
+DEFAULT_EF = 64
+INITIAL_CAPACITY = 1024
+
+
+class CorruptIndex(Exception):
+    """An index file set that cannot be used; the caller rebuilds from the embeddings column family."""
+
+
+class HnswIndex:
+    """hnswlib index with stable integer labels per entity id (an update replaces the vector in place)."""
+
+    def __init__(self, dimensions: int, capacity: int = INITIAL_CAPACITY) -> None:
+        self.dimensions = dimensions
+        self.index = hnswlib.Index(space="cosine", dim=dimensions)
+        self.index.init_index(max_elements=capacity, ef_construction=EF_CONSTRUCTION, M=M, allow_replace_deleted=False)
+        self.index.set_ef(DEFAULT_EF)
+        self.labels: dict[bytes, int] = {}
+        self.ids: list[bytes | None] = []
+        self.free: list[int] = []  # labels of removed ids, reused by the next adds
+        self.seq = 0
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def set_ef(self, ef: int) -> None:
+        self.index.set_ef(ef)
+
+    def upsert(self, ids: list[bytes], vectors: np.ndarray) -> None:
+        if not ids:
+            return
+        labels = []
+        for id16 in ids:
+            label = self.labels.get(id16)
+            if label is None:
+                label = self.free.pop() if self.free else len(self.ids)
+                if label == len(self.ids):
+                    self.ids.append(id16)
+                else:
+                    self.ids[label] = id16
+                    self.index.unmark_deleted(label)
+                self.labels[id16] = label
+            labels.append(label)
+        needed = len(self.ids)
+        capacity = self.index.get_max_elements()
+        if needed > capacity:
+            self.index.resize_index(max(needed, capacity * 2))
+        self.index.add_items(np.asarray(vectors, dtype=np.float32), np.asarray(labels, dtype=np.int64))
+
+    def remove(self, ids: list[bytes]) -> None:
+        for id16 in ids:
+            label = self.labels.pop(id16, None)
+            if label is not None:
+                self.index.mark_deleted(label)
+                self.ids[label] = None
+                self.free.append(label)
+
+    def label_of(self, id16: bytes) -> int | None:
+        return self.labels.get(id16)
+
+    def vectors(self, ids: list[bytes]) -> np.ndarray:
+        labels = [self.labels[i] for i in ids]
+        return np.asarray(self.index.get_items(labels), dtype=np.float32).reshape(len(labels), self.dimensions)
+
+    def search(self, vector: np.ndarray, k: int, allowed=None) -> list[tuple[bytes, float]]:
+        """Up to ``k`` nearest ids with cosine similarity; ``allowed(label) -> bool`` pre-filters."""
+        k = min(k, len(self.labels))
+        if k <= 0:
+            return []
+        ef = max(self.index.ef, k)
+        if ef != self.index.ef:
+            self.index.set_ef(ef)
+        try:
+            labels, distances = self.index.knn_query(np.asarray(vector, dtype=np.float32).reshape(1, -1), k=k,
+                                                     filter=allowed)
+        except RuntimeError:  # fewer than k elements pass the filter
+            return self._search_exhaustive(vector, k, allowed)
+        return [(self.ids[int(label)], 1.0 - float(dist)) for label, dist in zip(labels[0], distances[0], strict=True)]
+
+    def _search_exhaustive(self, vector: np.ndarray, k: int, allowed) -> list[tuple[bytes, float]]:
+        candidates = [i for i, label in self.labels.items() if allowed is None or allowed(label)]
+        if not candidates:
+            return []
+        scores = self.vectors(candidates) @ np.asarray(vector, dtype=np.float32)
+        order = np.argsort(-scores)[:k]
+        return [(candidates[i], float(scores[i])) for i in order]
+
+    # -- persistence -----------------------------------------------------------------------------------
+    def save(self, base: Path) -> None:
+        base.parent.mkdir(parents=True, exist_ok=True)
+        tmp = base.with_name(base.name + ".tmp")
+        self.index.save_index(str(tmp) + ".hnsw")
+        ids = np.frombuffer(b"".join(i or b"\0" * 16 for i in self.ids), dtype=np.uint8).reshape(-1, 16)
+        with open(str(tmp) + ".ids.npy", "wb") as fh:
+            np.save(fh, ids)
+        present = np.array([i is not None for i in self.ids], dtype=bool)
+        with open(str(tmp) + ".live.npy", "wb") as fh:
+            np.save(fh, present)
+        for ext in (".hnsw", ".ids.npy", ".live.npy"):
+            os.replace(str(tmp) + ext, str(base) + ext)
+        meta = {"dimensions": self.dimensions, "count": len(self.labels), "labels": len(self.ids), "seq": self.seq,
+                "format": 1}
+        (base.parent / (base.name + ".json.tmp")).write_bytes(orjson.dumps(meta))
+        os.replace(base.parent / (base.name + ".json.tmp"), base.parent / (base.name + ".json"))
+
+    @classmethod
+    def load(cls, base: Path, dimensions: int) -> HnswIndex:
+        """Load a saved index; :class:`CorruptIndex` if any file is missing, unreadable or inconsistent."""
+        try:
+            meta = orjson.loads((base.parent / (base.name + ".json")).read_bytes())
+            if meta.get("format") != 1 or meta["dimensions"] != dimensions:
+                raise CorruptIndex(f"{base}: format or dimension mismatch")
+            ids = np.load(str(base) + ".ids.npy")
+            live = np.load(str(base) + ".live.npy")
+            if len(ids) != meta["labels"] or len(live) != meta["labels"] or int(live.sum()) != meta["count"]:
+                raise CorruptIndex(f"{base}: id map does not match the index metadata")
+            self = cls.__new__(cls)
+            self.dimensions = dimensions
+            self.index = hnswlib.Index(space="cosine", dim=dimensions)
+            self.index.load_index(str(base) + ".hnsw", max_elements=max(INITIAL_CAPACITY, meta["labels"]))
+            if self.index.element_count != meta["labels"]:
+                raise CorruptIndex(f"{base}: hnsw file holds {self.index.element_count} elements, "
+                                   f"expected {meta['labels']}")
+            self.index.set_ef(DEFAULT_EF)
+            raw = [bytes(row) for row in ids]
+            self.ids = [r if ok else None for r, ok in zip(raw, live, strict=True)]
+            self.labels = {r: n for n, r in enumerate(self.ids) if r is not None}
+            self.free = [n for n, r in enumerate(self.ids) if r is None]
+            self.seq = int(meta["seq"])
+            return self
+        except CorruptIndex:
+            raise
+        except Exception as exc:  # any unreadable or truncated file
+            raise CorruptIndex(f"{base}: {type(exc).__name__}: {exc}") from None

@@ -1,0 +1,216 @@
+"""Vector and hybrid search (SPEC §6): cosine similarity over HNSW, pre-filtered by a WHERE clause,
+optionally fused with BM25 by reciprocal rank fusion."""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..embeddings.base import provider_for
+from ..errors import QueryError
+from .hnsw import HnswIndex
+
+if TYPE_CHECKING:
+    from ..database import Database
+
+MAX_TOP_K = 10_000
+EXACT_LIMIT = 2_000  # candidate sets up to this size are searched exactly (numpy) instead of through HNSW
+RRF_K = 60
+CANDIDATE_CACHE = 32
+LEXICAL_WEIGHT = 0.5
+HYBRID_DEPTH = 100
+
+
+class Candidates:
+    """Which ids a search may return: everything (``ids=None``) minus ``excluded``, or exactly ``ids``."""
+
+    def __init__(self, ids: set[bytes] | None, excluded: set[bytes], check: Any = None) -> None:
+        self.ids = ids
+        self.excluded = excluded
+        self.check = check  # entity -> bool, for filters the indexes cannot answer exactly
+        self.labels: tuple[int, set[int]] | None = None  # (id of the HnswIndex, its allowed labels)
+
+    def allowed_labels(self, index: HnswIndex) -> set[int]:
+        if self.labels is None or self.labels[0] != id(index):
+            self.labels = (id(index), _allowed_labels(index, self))
+        return self.labels[1]
+
+    def allows(self, id16: bytes) -> bool:
+        if id16 in self.excluded:
+            return False
+        return self.ids is None or id16 in self.ids
+
+
+def _where_filter(db: Database, table: str, where: str | None, params: Any) -> Any:
+    if not where:
+        return None
+    try:
+        from ..query.filters import compile_filter
+    except ImportError:
+        raise QueryError("search with a where filter needs the query engine, which is not in this build") from None
+    return compile_filter(db, table, where, params)
+
+
+class SearchEngine:
+    """Answers :meth:`Database.search`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        # repeated filters (same table, WHERE and parameters) reuse their candidate sets until the next write
+        self._cache: OrderedDict[tuple, tuple[int, Candidates]] = OrderedDict()
+
+    def search(self, query: str, schema: str | None = None, top_k: int = 10, where: str | None = None,
+               hybrid: bool = False, include_deleted: bool = False, params: Any = None) -> list[tuple[dict, float]]:
+        if not isinstance(query, str) or not query.strip():
+            raise QueryError("search needs a non-empty query text")
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+            raise QueryError(f"top_k must be a whole number from 1 to {MAX_TOP_K:,}, got {top_k!r}")
+        tables = self._tables(schema)
+        hits: list[tuple[dict, float]] = []
+        for table in tables:
+            hits.extend(self._search_table(table, query, top_k, where, hybrid, include_deleted, params))
+        hits.sort(key=lambda hit: -hit[1])
+        return hits[:top_k]
+
+    def _tables(self, schema: str | None) -> list[str]:
+        registry = self.db.schemas
+        if schema is not None:
+            table = registry.get(schema)
+            if not table.embedding_fields:
+                raise QueryError(f"table {schema!r} has no embedding fields, so it cannot be searched by "
+                                 f"meaning; declare embedding_fields in its schema")
+            return [schema]
+        embedder = self.db._embedder
+        return [s.short_name for s in registry.all() if s.embedding_fields and embedder.recorded(s.short_name)]
+
+    def _candidates(self, table: str, where: str | None, include_deleted: bool, params: Any) -> Candidates:
+        key = (table, where, repr(params), include_deleted)
+        generation = self.db._engine.generation
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] == generation:
+            self._cache.move_to_end(key)
+            return cached[1]
+        candidates = self._compute_candidates(table, where, include_deleted, params)
+        self._cache[key] = (generation, candidates)
+        while len(self._cache) > CANDIDATE_CACHE:
+            self._cache.popitem(last=False)
+        return candidates
+
+    def _compute_candidates(self, table: str, where: str | None, include_deleted: bool,
+                            params: Any) -> Candidates:
+        schema = self.db.schemas.get(table)
+        fields = self.db._engine.fields
+        excluded: set[bytes] = set()
+        if not include_deleted:  # soft-deleted rows: the non-null part of the deleted_at index
+            excluded = {i for _, i in fields.range(schema, "deleted_at", None, None)}
+        flt = _where_filter(self.db, table, where, params)
+        if flt is None:
+            return Candidates(None, excluded)
+        ids = flt.candidate_ids()
+        if ids is None:  # no index applies: evaluate the filter over the table once
+            ids = {uuid.UUID(r["id"]).bytes for r in self.db._engine.rows(table, include_deleted=True)
+                   if flt.matches(r)}
+            return Candidates(ids, excluded)
+        return Candidates(set(ids), excluded, check=flt.matches)
+
+    def search_vector(self, vector: Any, schema: str, top_k: int = 10, where: str | None = None,
+                      include_deleted: bool = False, params: Any = None) -> list[tuple[dict, float]]:
+        """Nearest rows of one table to a query vector (of the table's provider dimension)."""
+        self._tables(schema)
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+            raise QueryError(f"top_k must be a whole number from 1 to {MAX_TOP_K:,}, got {top_k!r}")
+        spec = self.db._embedder.primary_spec(self.db.schemas.get(schema))
+        dims = provider_for(spec).dimensions
+        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if vector.shape != (dims,):
+            raise QueryError(f"query vector has {vector.shape[0]} dimensions; {schema!r} uses {spec} ({dims}-d)")
+        vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        return self._search_table(schema, None, top_k, where, False, include_deleted, params, vector)
+
+    def _search_table(self, table: str, query: str | None, top_k: int, where: str | None, hybrid: bool,
+                      include_deleted: bool, params: Any, vector: np.ndarray | None = None) -> list[tuple[dict, float]]:
+        schema = self.db.schemas.get(table)
+        embedder = self.db._embedder
+        if table == "schemas":
+            self.db._backfill_vectors(table)
+        spec = embedder.primary_spec(schema)
+        if embedder.recorded(table) is None:
+            return []  # nothing embedded yet
+        provider = provider_for(spec)
+        if vector is None:
+            vector = provider.embed_batch([query])[0]
+        candidates = self._candidates(table, where, include_deleted, params)
+        depth = max(top_k, HYBRID_DEPTH) if hybrid else top_k
+        ranked = self._vector_ranked(table, spec, provider.dimensions, vector, depth, candidates)
+        if hybrid:
+            lexical = embedder.fulltext.search(table, query, depth, allowed=_AllowedSet(candidates))
+            ranked = _fuse(ranked, lexical, depth)
+        return self._entities(ranked, top_k, candidates, include_deleted)
+
+    def _vector_ranked(self, table: str, spec: str, dims: int, vector: np.ndarray, k: int,
+                       candidates: Candidates) -> list[tuple[bytes, float]]:
+        def run(index: HnswIndex) -> list[tuple[bytes, float]]:
+            want = k + (8 if candidates.check else 0)
+            if candidates.ids is not None and len(candidates.ids) <= EXACT_LIMIT:
+                ids = [i for i in candidates.ids if i not in candidates.excluded and index.label_of(i) is not None]
+                if not ids:
+                    return []
+                scores = index.vectors(ids) @ vector
+                order = np.argsort(-scores)[:want]
+                return [(ids[n], float(scores[n])) for n in order]
+            if candidates.ids is None and not candidates.excluded:
+                return index.search(vector, want)
+            if candidates.ids is None:  # everything but the soft-deleted rows
+                gone = {index.label_of(i) for i in candidates.excluded} - {None}
+                return index.search(vector, min(want, len(index) - len(gone)),
+                                    allowed=lambda label: label not in gone)
+            labels = candidates.allowed_labels(index)
+            return index.search(vector, min(want, len(labels)), allowed=labels.__contains__)
+        return self.db._indexes.search(table, spec, dims, run)
+
+    def _entities(self, ranked: list[tuple[bytes, float]], top_k: int, candidates: Candidates,
+                  include_deleted: bool) -> list[tuple[dict, float]]:
+        records = self.db._engine.get_many([i for i, _ in ranked])
+        out = []
+        for (_, score), record in zip(ranked, records, strict=True):
+            if record is None or (record.get("deleted_at") and not include_deleted):
+                continue
+            if candidates.check is not None and not candidates.check(record):
+                continue
+            out.append((record, score))
+            if len(out) == top_k:
+                break
+        return out
+
+
+class _AllowedSet:
+    """``in`` test for BM25 restricted to the candidates."""
+
+    def __init__(self, candidates: Candidates) -> None:
+        self.c = candidates
+
+    def __contains__(self, id16: bytes) -> bool:
+        return self.c.allows(id16)
+
+
+def _allowed_labels(index: HnswIndex, candidates: Candidates) -> set[int]:
+    labels = index.labels
+    ids = candidates.ids - candidates.excluded if candidates.excluded else candidates.ids
+    return {labels[i] for i in ids if i in labels}
+
+
+def _fuse(vector: list[tuple[bytes, float]], lexical: list[tuple[bytes, float]],
+          depth: int) -> list[tuple[bytes, float]]:
+    """Weighted reciprocal rank fusion: score = sum over rankings of weight / (60 + rank).
+
+    The BM25 ranking weighs half as much as the vector ranking: on paraphrased questions stray word matches
+    would otherwise push the right answer down (measured on tests/embeddings/fixtures/passages.json), while
+    a rare exact term (a name, a model number) ranked first by BM25 still lifts its document."""
+    scores: dict[bytes, float] = {}
+    for ranking, weight in ((vector, 1.0), (lexical, LEXICAL_WEIGHT)):
+        for rank, (id16, _) in enumerate(ranking, start=1):
+            scores[id16] = scores.get(id16, 0.0) + weight / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])[:depth]

@@ -1,0 +1,222 @@
+"""The HNSW indexes of one tenant: loading in the background, catching up, saving after writes.
+
+The indexes are a cache of the ``embeddings`` column family. On open each one is loaded by the background
+worker (so ``Database()`` returns at once; a search waits for its index); a missing or corrupt file set is
+rebuilt from the column family, and a stale one (saved at WAL sequence ``s``) is caught up by replaying the
+WAL records after ``s``. Writes hand their changes over after commit; they are applied by the next search
+or by the worker, which then saves the index (never on the write path).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+import orjson
+
+from ..embeddings.vectors import VectorStore
+from ..replication.wal import WalWriter
+from ..storage.codec import encode_u64
+from ..worker import BackgroundWorker
+from .hnsw import CorruptIndex, HnswIndex
+
+log = logging.getLogger("rem_db.index")
+
+
+class IndexHandle:
+    """One (table, provider) index with its pending changes; ``ready`` is set once it is loaded."""
+
+    def __init__(self, table: str, spec: str, dimensions: int, base: Path) -> None:
+        self.table, self.spec, self.dimensions, self.base = table, spec, dimensions, base
+        self.index: HnswIndex | None = None
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self.lock = threading.Lock()
+        self.pending: list[tuple[int, list[bytes], np.ndarray | None]] = []  # (seq, ids, vectors or None=remove)
+        self.dirty = False
+        self.save_queued = False
+
+
+class VectorIndexes:
+    """Owns every :class:`IndexHandle` of a database handle's tenant."""
+
+    def __init__(self, root: Path, tenant: str, vectors: VectorStore, wal: WalWriter, worker: BackgroundWorker,
+                 read_only: bool) -> None:
+        self.root = root / "indexes" / quote(tenant, safe="")
+        self.tenant = tenant
+        self.vectors = vectors
+        self.wal = wal
+        self.worker = worker
+        self.read_only = read_only
+        self.handles: dict[tuple[str, str], IndexHandle] = {}
+        self._lock = threading.Lock()
+
+    def base(self, table: str, spec: str) -> Path:
+        return self.root / f"{quote(table, safe='')}__{quote(spec, safe='')}"
+
+    def handle(self, table: str, spec: str, dimensions: int) -> IndexHandle:
+        """The handle for (table, provider), scheduling its load on first use."""
+        with self._lock:
+            handle = self.handles.get((table, spec))
+            if handle is None:
+                handle = IndexHandle(table, spec, dimensions, self.base(table, spec))
+                self.handles[(table, spec)] = handle
+                try:
+                    self.worker.submit(self._load, handle)
+                except RuntimeError:  # the worker is shut down (closing): load here instead
+                    self._load(handle)
+            return handle
+
+    # -- loading -----------------------------------------------------------------------------------------
+    def _load(self, handle: IndexHandle) -> None:
+        try:
+            with handle.lock:
+                handle.index = self._open(handle)
+        except BaseException as exc:
+            handle.error = exc
+            raise
+        finally:
+            handle.ready.set()
+
+    def _open(self, handle: IndexHandle) -> HnswIndex:
+        seq_now = self.wal.last_seq
+        if handle.base.with_name(handle.base.name + ".json").exists():
+            try:
+                index = HnswIndex.load(handle.base, handle.dimensions)
+                if self._catch_up(handle, index, seq_now):
+                    return index
+                log.warning("vector index %s is older than the retained WAL; rebuilding", handle.base)
+            except CorruptIndex as exc:
+                log.warning("vector index unusable (%s); rebuilding from stored vectors", exc)
+        return self._rebuild(handle, seq_now)
+
+    def _rebuild(self, handle: IndexHandle, seq: int) -> HnswIndex:
+        index = HnswIndex(handle.dimensions, capacity=max(1024, self.vectors.count(handle.table, handle.spec)))
+        for ids, matrix in self.vectors.scan(handle.table, handle.spec):
+            index.upsert(ids, matrix)
+        index.seq = seq
+        handle.dirty = True
+        self._schedule_save(handle)
+        return index
+
+    def _catch_up(self, handle: IndexHandle, index: HnswIndex, seq_now: int) -> bool:
+        """Replay WAL records after the index's sequence; False if they are not all retained."""
+        if index.seq >= seq_now:
+            return True
+        if not self.wal.enabled:
+            return False
+        touched: set[bytes] = set()
+        expected = index.seq + 1
+        last = index.seq
+        for key, value in self.wal.store.scan("wal", encode_u64(index.seq + 1), b"\xff" * 9):
+            seq = int.from_bytes(key, "big")
+            if seq != expected:
+                return False
+            expected += 1
+            last = seq
+            record = orjson.loads(value)
+            if record.get("tenant") == self.tenant and record.get("table") == handle.table:
+                for ident in record.get("ids") or [record["id"]]:
+                    touched.add(_id16(ident))
+        if last < seq_now:  # records up to seq_now were trimmed (retention) or never written
+            return False
+        ids = list(touched)
+        found = self.vectors.get_many(handle.table, handle.spec, ids)
+        present = [(i, v) for i, v in zip(ids, found, strict=True) if v is not None]
+        index.remove([i for i, v in zip(ids, found, strict=True) if v is None])
+        if present:
+            index.upsert([i for i, _ in present], np.vstack([v for _, v in present]))
+        index.seq = max(index.seq, last)
+        handle.dirty = bool(touched)
+        if touched:
+            self._schedule_save(handle)
+        return True
+
+    # -- changes from writes -------------------------------------------------------------------------------
+    def changed(self, table: str, spec: str, dimensions: int, seq: int, ids: list[bytes],
+                vectors: np.ndarray | None) -> None:
+        """Record committed changes (``vectors=None`` removes ``ids``); applied lazily."""
+        handle = self.handle(table, spec, dimensions)
+        handle.pending.append((seq, ids, vectors))
+        self._schedule_save(handle)
+
+    def _apply_pending(self, handle: IndexHandle) -> None:
+        """Apply queued changes; caller holds ``handle.lock`` and the index is loaded."""
+        while handle.pending:
+            seq, ids, vectors = handle.pending.pop(0)
+            if vectors is None:
+                handle.index.remove(ids)
+            else:
+                handle.index.upsert(ids, vectors)
+            handle.index.seq = max(handle.index.seq, seq)
+            handle.dirty = True
+
+    def ready_index(self, table: str, spec: str, dimensions: int) -> tuple[IndexHandle, HnswIndex]:
+        """Wait for the index to load, apply pending changes, return it (caller then holds no lock)."""
+        handle = self.handle(table, spec, dimensions)
+        handle.ready.wait()
+        if handle.error is not None:
+            raise handle.error
+        with handle.lock:
+            self._apply_pending(handle)
+            return handle, handle.index
+
+    def search(self, table: str, spec: str, dimensions: int,
+               run: Callable[[HnswIndex], list[tuple[bytes, float]]]) -> list[tuple[bytes, float]]:
+        handle = self.handle(table, spec, dimensions)
+        handle.ready.wait()
+        if handle.error is not None:
+            raise handle.error
+        with handle.lock:
+            self._apply_pending(handle)
+            return run(handle.index)
+
+    # -- saving --------------------------------------------------------------------------------------------
+    def _schedule_save(self, handle: IndexHandle) -> None:
+        if self.read_only or handle.save_queued:
+            return
+        handle.save_queued = True
+        try:
+            self.worker.submit(self._save, handle)
+        except RuntimeError:  # worker shut down: close() saves
+            handle.save_queued = False
+
+    def _save(self, handle: IndexHandle) -> None:
+        handle.ready.wait()
+        handle.save_queued = False
+        if handle.index is None:
+            return
+        # every write up to this sequence has queued its changes already (they are queued before the
+        # WAL position advances), so after applying them the saved file reflects it
+        seq = self.wal.last_seq
+        with handle.lock:
+            self._apply_pending(handle)
+            if not handle.dirty and handle.index.seq >= seq:
+                return
+            handle.index.seq = max(handle.index.seq, seq)
+            handle.index.save(handle.base)
+            handle.dirty = False
+
+    def save_all(self) -> None:
+        for handle in list(self.handles.values()):
+            if handle.ready.is_set() and not self.read_only:
+                self._save(handle)
+
+    def drop(self, table: str, spec: str) -> None:
+        """Forget an index and delete its files (after its vectors were deleted or re-embedded)."""
+        with self._lock:
+            self.handles.pop((table, spec), None)
+        base = self.base(table, spec)
+        for ext in (".json", ".hnsw", ".ids.npy", ".live.npy"):
+            path = base.with_name(base.name + ext)
+            if path.exists():
+                path.unlink()
+
+
+def _id16(ident: str) -> bytes:
+    return uuid.UUID(ident).bytes

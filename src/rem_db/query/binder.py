@@ -1,0 +1,387 @@
+"""Checking a plan against its table's schema, and binding parameter values into it.
+
+* Fields: the first segment of a path must be a system field or a declared property of a schema-typed
+  table (one that declares ``properties``), unless its schema allows extra fields explicitly
+  (``additionalProperties`` true or a schema). A declared field that one row lacks is NULL there.
+* Literals: a comparison between a field and a literal of a type the field cannot hold (``price = 'abc'``
+  on a number, ``created_at > 'yesterday'``) is an error, not a silent "no rows".
+* Parameters are bound as values (:func:`substitute`): never pasted into query text.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import enum
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from ..index.fields import indexed_fields
+from ..schema.model import SYSTEM_TIMESTAMPS, TableSchema
+from .plan import (
+    And,
+    Between,
+    Compare,
+    Const,
+    Expr,
+    Field,
+    InList,
+    IsNull,
+    Like,
+    Not,
+    Operand,
+    Or,
+    Param,
+    Parsed,
+    Truth,
+)
+from .positions import error
+from .values import describe, literal_class, ts_micros
+
+SCALAR_TYPES = frozenset({"string", "number", "integer", "boolean", "null"})
+_SYSTEM_TYPES = {
+    "id": frozenset({"string"}),
+    "entity_type": frozenset({"string"}),
+    "created_at": frozenset({"string"}),
+    "modified_at": frozenset({"string"}),
+    "deleted_at": frozenset({"string", "null"}),
+    "edges": frozenset({"array"}),
+}
+_LITERAL_TYPES = {"number": ("number", "integer"), "string": ("string",), "boolean": ("boolean",),
+                  "null": ("null",), "list": ("array",), "object": ("object",)}
+_TYPE_WORDS = {"string": "a string", "number": "a number", "integer": "an integer", "boolean": "a boolean",
+               "null": "null", "array": "a list", "object": "an object"}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """What the schema says about one field path."""
+
+    path: tuple[str, ...]
+    timestamp: bool = False
+    types: frozenset[str] | None = None  # JSON types it may hold; None: anything
+    items: frozenset[str] | None = None  # element types of a list field
+    indexed: bool = False  # has field-index entries (top-level indexed or system field)
+    system: bool = False
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.path)
+
+    @property
+    def scalar(self) -> bool:
+        """Declared to hold only scalars: one index entry per row, index order = sort order."""
+        return self.types is not None and bool(self.types) and self.types <= SCALAR_TYPES
+
+    def describe_type(self) -> str:
+        if self.timestamp:
+            return "a timestamp"
+        names = sorted(t for t in (self.types or ()) if t != "null")
+        if names == ["integer", "number"]:
+            names = ["number"]
+        return " or ".join(_TYPE_WORDS.get(t, t) for t in names) or "null"
+
+
+def _resolve(schema: dict[str, Any], prop: Any, depth: int = 0) -> Any:
+    """Follow a local ``$ref`` (``#/$defs/X``) from Pydantic-generated schemas."""
+    while isinstance(prop, dict) and isinstance(prop.get("$ref"), str) and depth < 8:
+        ref = prop["$ref"]
+        if not ref.startswith("#/"):
+            return {}
+        target: Any = schema
+        for part in ref[2:].split("/"):
+            target = target.get(part, {}) if isinstance(target, dict) else {}
+        prop = target
+        depth += 1
+    return prop
+
+
+def _types(schema: dict[str, Any], prop: Any) -> frozenset[str] | None:
+    prop = _resolve(schema, prop)
+    if not isinstance(prop, dict):
+        return None
+    kind = prop.get("type")
+    if isinstance(kind, str):
+        return frozenset({kind})
+    if isinstance(kind, list) and all(isinstance(k, str) for k in kind):
+        return frozenset(kind)
+    branches = prop.get("anyOf") or prop.get("oneOf")
+    if isinstance(branches, list) and branches:
+        out: set[str] = set()
+        for branch in branches:
+            sub = _types(schema, branch)
+            if sub is None:
+                return None
+            out |= sub
+        return frozenset(out)
+    values = prop["enum"] if isinstance(prop.get("enum"), list) else (
+        [prop["const"]] if "const" in prop else None)
+    if values:
+        return frozenset(t for v in values for t in _LITERAL_TYPES[literal_class(v)])
+    return None
+
+
+def _is_timestamp(schema: dict[str, Any], prop: Any) -> bool:
+    prop = _resolve(schema, prop)
+    if not isinstance(prop, dict):
+        return False
+    if prop.get("format") == "date-time":
+        return True
+    branches = prop.get("anyOf") or prop.get("oneOf") or []
+    return any(_is_timestamp(schema, b) for b in branches if isinstance(b, dict))
+
+
+class TableInfo:
+    """A table's schema as the query engine sees it: field types, timestamps, indexes."""
+
+    def __init__(self, schema: TableSchema) -> None:
+        self.schema = schema
+        self.table = schema.short_name
+        self.raw = schema.json_schema
+        self.props = schema.properties if isinstance(schema.properties, dict) else {}
+        extra = self.raw.get("additionalProperties")
+        self.open = not self.props or (extra is not None and extra is not False)
+        self.indexed = frozenset(indexed_fields(schema))
+        self._fields: dict[tuple[str, ...], FieldInfo] = {}
+
+    def field(self, f: Field, text: str | None = None) -> FieldInfo:
+        info = self._fields.get(f.path)
+        if info is None:
+            info = self._fields[f.path] = self._field(f, text)
+        return info
+
+    def _field(self, f: Field, text: str | None) -> FieldInfo:
+        head = f.path[0]
+        single = len(f.path) == 1
+        if head in _SYSTEM_TYPES:
+            if not single:
+                return FieldInfo(f.path, system=True)
+            return FieldInfo(f.path, timestamp=head in SYSTEM_TIMESTAMPS, types=_SYSTEM_TYPES[head],
+                             items=frozenset({"object"}) if head == "edges" else None,
+                             indexed=head in self.indexed, system=True)
+        prop = self.props.get(head)
+        if prop is None:
+            if self.open:
+                return FieldInfo(f.path)
+            known = [*self.props, *_SYSTEM_TYPES]
+            close = difflib.get_close_matches(head, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (columns: {', '.join(known)})"
+            raise error(f"unknown column {head!r} in table {self.table!r}{hint}", text, f.pos)
+        for part in f.path[1:]:
+            prop = _resolve(self.raw, prop)
+            sub = prop.get("properties") if isinstance(prop, dict) else None
+            prop = sub.get(part) if isinstance(sub, dict) else None
+            if prop is None:
+                return FieldInfo(f.path)
+        types = _types(self.raw, prop)
+        items = None
+        resolved = _resolve(self.raw, prop)
+        if types is not None and "array" in types and isinstance(resolved, dict):
+            items = _types(self.raw, resolved.get("items"))
+        timestamp = _is_timestamp(self.raw, prop) if single else False
+        return FieldInfo(f.path, timestamp=timestamp, types=types, items=items,
+                         indexed=single and head in self.indexed)
+
+
+# -- literal checks ----------------------------------------------------------------------------------
+def _accepts(types: frozenset[str], kind: str) -> bool:
+    if kind == "number":
+        return bool(types & {"number", "integer"})
+    return kind in types
+
+
+def check_literal(info: FieldInfo, value: Any, text: str | None, pos: int) -> None:
+    """Refuse a literal the field can never equal (wrong type, or a non-timestamp for a timestamp)."""
+    if value is None or info.types is None:
+        return
+    kind = literal_class(value)
+    if kind in ("list", "object"):
+        raise error(f"a {kind} value cannot be compared with {info.name!r}", text, pos)
+    ok = _accepts(info.types, kind)
+    if not ok and "array" in info.types:
+        ok = info.items is None or _accepts(info.items, kind)
+    if not ok:
+        raise error(f"type mismatch: {info.name!r} is {info.describe_type()}, but {describe(value)} is "
+                    f"{_TYPE_WORDS.get(kind, kind)}", text, pos)
+    if info.timestamp and kind == "string" and ts_micros(value) is None:
+        raise error(f"{describe(value)} is not an ISO-8601 timestamp ({info.name!r} is a timestamp; write e.g. "
+                    f"'2025-01-31' or '2025-01-31T12:00:00Z')", text, pos)
+
+
+def check_expr(expr: Expr | None, table: TableInfo, text: str | None) -> None:
+    """Check the fields and literals of a WHERE expression against the table (iteratively)."""
+    stack: list[Any] = [expr] if expr is not None else []
+    while stack:
+        node = stack.pop()
+        if isinstance(node, And | Or):
+            stack.extend(node.items)
+        elif isinstance(node, Not):
+            stack.append(node.item)
+        elif isinstance(node, Compare):
+            _pair(node.left, node.right, table, text)
+            _pair(node.right, node.left, table, text)
+        elif isinstance(node, InList):
+            for item in node.items:
+                _pair(node.expr, item, table, text)
+        elif isinstance(node, Between):
+            _pair(node.expr, node.low, table, text)
+            _pair(node.expr, node.high, table, text)
+        elif isinstance(node, Like):
+            _check_like(node, table, text)
+        elif isinstance(node, IsNull):
+            if isinstance(node.expr, Field):
+                table.field(node.expr, text)
+        elif isinstance(node, Truth):
+            _check_truth(node, table, text)
+
+
+def _pair(a: Operand, b: Operand, table: TableInfo, text: str | None) -> None:
+    if isinstance(a, Field):
+        info = table.field(a, text)
+        if isinstance(b, Const):
+            check_literal(info, b.value, text, b.pos)
+
+
+def _check_like(node: Like, table: TableInfo, text: str | None) -> None:
+    op = "ILIKE" if node.insensitive else "LIKE"
+    if isinstance(node.pattern, Const) and not isinstance(node.pattern.value, str | None):
+        raise error(f"the {op} pattern must be a string, got {describe(node.pattern.value)}", text,
+                    node.pattern.pos)
+    if isinstance(node.expr, Field):
+        info = table.field(node.expr, text)
+        types = info.types
+        if types is not None and "array" in types and info.items is not None:
+            types = types | info.items
+        if types is not None and "string" not in types:
+            raise error(f"{op} needs a string column: {info.name!r} is {info.describe_type()}", text, node.pos)
+    elif isinstance(node.expr, Const) and not isinstance(node.expr.value, str | None):
+        raise error(f"{op} needs a string, got {describe(node.expr.value)}", text, node.pos)
+
+
+def _check_truth(node: Truth, table: TableInfo, text: str | None) -> None:
+    if isinstance(node.expr, Field):
+        info = table.field(node.expr, text)
+        if info.types is not None and "boolean" not in info.types:
+            raise error(f"{info.name!r} is {info.describe_type()}, not a condition (compare it, e.g. "
+                        f"{info.name} = …)", text, node.pos)
+    elif isinstance(node.expr, Const) and not isinstance(node.expr.value, bool | None):
+        raise error(f"{describe(node.expr.value)} is not a condition", text, node.pos)
+
+
+# -- parameters --------------------------------------------------------------------------------------
+def param_values(parsed: Parsed, params: Any) -> dict[int | str, Any]:
+    """Check ``params`` against the parameters the query uses; returns key -> raw value."""
+    text = parsed.text
+    if parsed.positional:
+        if params is None or isinstance(params, str | bytes | Mapping) or not isinstance(params, Sequence):
+            got = "none" if params is None else type(params).__name__
+            raise error(f"the query has {parsed.positional} ? parameter(s): pass their values as a list "
+                        f"(got {got})", text)
+        if len(params) != parsed.positional:
+            raise error(f"the query has {parsed.positional} ? parameter(s) but {len(params)} value(s) were "
+                        f"given", text)
+        return dict(enumerate(params))
+    if parsed.named:
+        if not isinstance(params, Mapping):
+            got = "none" if params is None else type(params).__name__
+            raise error(f"the query has :name parameters ({', '.join(parsed.named)}): pass a mapping "
+                        f"(got {got})", text)
+        missing = [n for n in parsed.named if n not in params]
+        if missing:
+            raise error(f"no value for parameter :{missing[0]}", text)
+        extra = [k for k in params if k not in parsed.named]
+        if extra:
+            raise error(f"parameter {extra[0]!r} is not used by the query (its parameters: "
+                        f"{', '.join(':' + n for n in parsed.named)})", text)
+        return {n: params[n] for n in parsed.named}
+    if params:
+        raise error(f"the query has no parameters but {len(params)} value(s) were given", text)
+    return {}
+
+
+def plain_value(value: Any, label: str, text: str | None, pos: int, allow_list: bool = False) -> Any:
+    """A parameter value as a JSON scalar (dates -> ISO text, UUIDs -> text, enums -> their value)."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise error(f"parameter {label} is {value}: only finite numbers can be compared", text, pos)
+        return value
+    if isinstance(value, Decimal):
+        return plain_value(float(value), label, text, pos)
+    if isinstance(value, enum.Enum):
+        return plain_value(value.value, label, text, pos, allow_list)
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_dt.UTC)
+        return value.isoformat()
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, list | tuple | set | frozenset) and allow_list:
+        return tuple(plain_value(v, label, text, pos) for v in value)
+    if isinstance(value, list | tuple | set | frozenset):
+        raise error(f"parameter {label} is a list: a list can only be bound as the values of IN (… IN ?)",
+                    text, pos)
+    raise error(f"parameter {label} has type {type(value).__name__}, which cannot be bound (use a string, "
+                f"number, boolean, None, date/datetime or UUID)", text, pos)
+
+
+def bind_operand(op: Any, values: Mapping[int | str, Any], text: str | None, allow_list: bool = False) -> Any:
+    if isinstance(op, Param):
+        return Const(plain_value(values[op.key], op.label, text, op.pos, allow_list), op.pos)
+    return op
+
+
+def substitute(expr: Expr | None, values: Mapping[int | str, Any], text: str | None) -> Expr | None:
+    """The expression with every parameter replaced by its value (a list parameter expands an IN list)."""
+    if expr is None:
+        return None
+    if isinstance(expr, And):
+        return And(tuple(substitute(e, values, text) for e in expr.items))  # type: ignore[misc]
+    if isinstance(expr, Or):
+        return Or(tuple(substitute(e, values, text) for e in expr.items))  # type: ignore[misc]
+    if isinstance(expr, Not):
+        return Not(substitute(expr.item, values, text))  # type: ignore[arg-type]
+    if isinstance(expr, Compare):
+        return Compare(expr.op, bind_operand(expr.left, values, text), bind_operand(expr.right, values, text),
+                       expr.pos)
+    if isinstance(expr, InList):
+        items: list[Operand] = []
+        for item in expr.items:
+            bound = bind_operand(item, values, text, allow_list=True)
+            if isinstance(bound, Const) and isinstance(bound.value, tuple):
+                items.extend(Const(v, bound.pos) for v in bound.value)
+            else:
+                items.append(bound)
+        return InList(bind_operand(expr.expr, values, text), tuple(items), expr.pos)
+    if isinstance(expr, Between):
+        return Between(bind_operand(expr.expr, values, text), bind_operand(expr.low, values, text),
+                       bind_operand(expr.high, values, text), expr.pos)
+    if isinstance(expr, Like):
+        return Like(bind_operand(expr.expr, values, text), bind_operand(expr.pattern, values, text),
+                    expr.insensitive, expr.escape, expr.pos)
+    if isinstance(expr, IsNull):
+        return IsNull(bind_operand(expr.expr, values, text), expr.pos)
+    if isinstance(expr, Truth):
+        return Truth(bind_operand(expr.expr, values, text), expr.pos)
+    raise AssertionError(f"unknown expression {expr!r}")
+
+
+def bind_count(op: Const | Param | None, values: Mapping[int | str, Any], clause: str, text: str | None,
+               minimum: int = 0) -> int | None:
+    """A LIMIT / OFFSET / DEPTH value: an integer of at least ``minimum``."""
+    if op is None:
+        return None
+    value = values[op.key] if isinstance(op, Param) else op.value
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        kind = "a non-negative" if minimum == 0 else "a positive"
+        raise error(f"{clause} must be {kind} integer, got {value!r}", text, op.pos)
+    return value

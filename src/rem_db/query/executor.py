@@ -1,0 +1,417 @@
+"""Running a SELECT: choose how to read rows (see :mod:`.planner`), filter, group, sort, cut, project."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..schema.model import TableSchema
+from ..storage.codec import decode_value, successor
+from . import access as acc
+from . import scan
+from .aggregate import AggSpec, group_rows
+from .binder import FieldInfo, TableInfo, bind_count, check_expr, substitute
+from .explain import Trace, render
+from .ordering import SortSpec, sort_rows
+from .plan import Aggregate, Column, Expr, Field, SelectPlan, Star
+from .planner import Choice, choose
+from .predicates import Compiler, Pred, getter
+from .values import typed_key
+
+Row = dict[str, Any]
+
+
+@dataclass
+class Output:
+    """One output column: its unique name and how it is computed."""
+
+    name: str
+    field: FieldInfo | None = None  # a plain field
+    agg: AggSpec | None = None  # an aggregate
+    hidden: bool = False  # computed for ORDER BY only
+
+    def __post_init__(self) -> None:
+        self.get = getter(self.field.path) if self.field is not None else None
+
+
+@dataclass
+class PreparedSelect:
+    """A SELECT checked against one schema; reused while that schema object is current."""
+
+    plan: SelectPlan
+    table: TableInfo
+    text: str
+    star: bool
+    outputs: list[Output]
+    group: list[FieldInfo]
+    order: list[tuple[Any, bool, bool]]  # (FieldInfo | output index, descending, nulls_first)
+    static: bool  # no parameters: predicate and access tree are built once
+    _pred: Pred | None = None
+    _access: Any = None
+    _analyzed: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def schema(self) -> TableSchema:
+        return self.table.schema
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        if name in seen:
+            seen[name] += 1
+            candidate = f"{name}_{seen[name]}"
+            while candidate in seen:
+                seen[name] += 1
+                candidate = f"{name}_{seen[name]}"
+            seen[candidate] = 0
+            out.append(candidate)
+        else:
+            seen[name] = 0
+            out.append(name)
+    return out
+
+
+def prepare(plan: SelectPlan, table: TableInfo, text: str, static: bool) -> PreparedSelect:
+    """Check a SELECT against its table: fields, literal types, aggregate arguments."""
+    outputs: list[Output] = []
+    names = _unique([c.name for c in plan.columns if isinstance(c, Column)])
+    it = iter(names)
+    for col in plan.columns:
+        if isinstance(col, Star):
+            continue
+        name = next(it)
+        if isinstance(col.expr, Field):
+            outputs.append(Output(name, field=table.field(col.expr, text)))
+        else:
+            outputs.append(Output(name, agg=_agg(col.expr, name, table, text)))
+    check_expr(plan.where, table, text)
+    group = [table.field(f, text) for f in plan.group_by if isinstance(f, Field)]
+    order: list[tuple[Any, bool, bool]] = []
+    for key in plan.order_by:
+        if isinstance(key.expr, int):
+            target: Any = key.expr
+        elif isinstance(key.expr, Aggregate):
+            target = _output_for(outputs, key.expr, table, text)
+        elif plan.aggregated:
+            target = next(i for i, o in enumerate(outputs) if o.field is not None and o.field.path == key.expr.path) \
+                if any(o.field is not None and o.field.path == key.expr.path for o in outputs) else \
+                _hidden_group(outputs, table.field(key.expr, text))
+        else:
+            target = table.field(key.expr, text)
+        order.append((target, key.descending, key.nulls_first))
+    star = any(isinstance(c, Star) for c in plan.columns)
+    return PreparedSelect(plan, table, text, star, outputs, group, order, static)
+
+
+def _agg(agg: Aggregate, name: str, table: TableInfo, text: str) -> AggSpec:
+    from .positions import error
+
+    info = table.field(agg.arg, text) if agg.arg is not None else None
+    label = agg.name.upper() if agg.arg is None else f"{agg.func.upper()}({agg.arg.name})"
+    if agg.func in ("sum", "avg") and info is not None and info.types is not None \
+            and not info.types & {"number", "integer"}:
+        raise error(f"{label} needs a numeric column: {info.name!r} is {info.describe_type()}", text, agg.pos)
+    return AggSpec(agg.func, info.path if info else None, name, bool(info and info.timestamp), label)
+
+
+def _output_for(outputs: list[Output], agg: Aggregate, table: TableInfo, text: str) -> int:
+    for i, o in enumerate(outputs):
+        if o.agg is not None and o.agg.func == agg.func and (
+                (o.agg.get is None and agg.arg is None) or (agg.arg is not None and o.agg.label.endswith(
+                    f"({agg.arg.name})"))):
+            return i
+    outputs.append(Output(f"__order_{len(outputs)}", agg=_agg(agg, f"__order_{len(outputs)}", table, text),
+                          hidden=True))
+    return len(outputs) - 1
+
+
+def _hidden_group(outputs: list[Output], info: FieldInfo) -> int:
+    outputs.append(Output(f"__order_{len(outputs)}", field=info, hidden=True))
+    return len(outputs) - 1
+
+
+class SelectRun:
+    """One execution of a prepared SELECT with bound parameter values."""
+
+    def __init__(self, db: Any, prep: PreparedSelect, values: Mapping[int | str, Any], include_deleted: bool,
+                 trace: Trace) -> None:
+        self.db = db
+        self.prep = prep
+        self.table = prep.table
+        self.text = prep.text
+        self.include_deleted = include_deleted
+        self.trace = trace
+        trace.statement, trace.table = "select", self.table.table
+        plan = prep.plan
+        if prep.static:
+            if prep._pred is None:
+                prep._pred = Compiler(self.table, self.text).compile(plan.where)
+            self.where: Expr | None = plan.where
+            self.pred = prep._pred
+        else:
+            self.where = substitute(plan.where, values, self.text)
+            check_expr(self.where, self.table, self.text)
+            self.pred = Compiler(self.table, self.text).compile(self.where)
+        self.limit = bind_count(plan.limit, values, "LIMIT", self.text)
+        self.offset = bind_count(plan.offset, values, "OFFSET", self.text) or 0
+
+    def access_tree(self) -> acc.Node | None:
+        prep = self.prep
+        if prep.static:
+            if not prep._analyzed:
+                prep._access, prep._analyzed = acc.analyze(self.where, self.table), True
+            return prep._access
+        return acc.analyze(self.where, self.table)
+
+    # -- entry -----------------------------------------------------------------------------------------
+    def run(self) -> list[Row]:
+        if self.limit == 0:
+            self.trace.access = "none"
+            self.trace.step("limit", "LIMIT 0: nothing to read", 0, 0)
+            return []
+        with scan.gc_paused():
+            choice = choose(self)
+            self.trace.access = choice.mode
+            if self.prep.plan.aggregated:
+                return self._aggregate(choice)
+            if choice.mode == "index-order":
+                return self._ordered(choice)
+            return self._plain(choice)
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def rows(self, choice: Choice) -> Iterator[Row]:
+        """Rows that pass WHERE (and are not soft-deleted unless asked), from candidates or a scan."""
+        pred, table, include_deleted = self.pred, self.table.table, self.include_deleted
+        if choice.candidates is not None:
+            read = self.trace.step("index read", choice.detail, len(choice.candidates), 0)
+            source: Iterator[Row] = scan.fetch(self.db, sorted(choice.candidates))
+            check_table = choice.by_id
+        else:
+            source, estimate, how = scan.table_rows(self.db, table, include_deleted)
+            read = self.trace.step("table scan", how, estimate, 0)
+            check_table = False
+        filt = self.trace.step("filter", render(self.where) or "(none)", None, 0)
+        n_read = n_kept = 0
+        try:
+            for row in source:
+                n_read += 1
+                if check_table and row.get("entity_type") != table:
+                    continue
+                if not include_deleted and row.get("deleted_at") is not None:
+                    continue
+                if pred(row) is True:
+                    n_kept += 1
+                    yield row
+        finally:
+            read["actual_rows"] = n_read
+            filt["actual_rows"] = n_kept
+
+    def _plain(self, choice: Choice) -> list[Row]:
+        prep = self.prep
+        need = None if self.limit is None else self.offset + self.limit
+        if prep.order:
+            rows = list(self.rows(choice))
+            sort_rows(rows, self._row_specs())
+            self.trace.step("sort", self._order_text(), None, len(rows))
+        else:
+            rows = []
+            for row in self.rows(choice):
+                rows.append(row)
+                if need is not None and len(rows) >= need:
+                    break
+        return self._cut_and_project(rows)
+
+    def _ordered(self, choice: Choice) -> list[Row]:
+        """Walk the first ORDER BY field's index in order; stop once LIMIT + OFFSET rows (and their tie
+        group on that field) have passed the filter."""
+        info = choice.order_field
+        assert info is not None and self.limit is not None
+        first_desc, nulls_first = self.prep.order[0][1], self.prep.order[0][2]
+        fields, schema, name = self.db.index, self.table.schema, info.name
+        need = self.offset + self.limit
+        single = len(self.prep.order) == 1
+
+        def ordered_ids() -> Iterator[tuple[Any, bytes]]:
+            if nulls_first:
+                yield from ((None, i) for i in fields.equal(schema, name, None))
+            yield from fields.range(schema, name, None, None, reverse=first_desc)
+            if not nulls_first:
+                yield from ((None, i) for i in fields.equal(schema, name, None))
+
+        walk = self.trace.step("index order", f"{name} {'DESC' if first_desc else 'ASC'}"
+                               f"{' NULLS FIRST' if nulls_first else ''}, stop after {need} rows", need, 0)
+        filt = self.trace.step("filter", render(self.where) or "(none)", None, 0)
+        out: list[Row] = []
+        boundary: Any = ...
+        walked = 0
+        pairs = ordered_ids()
+        chunk_size = max(16, min(scan.CHUNK, need * 2))
+        done = False
+        while not done:
+            chunk = [p for _, p in zip(range(chunk_size), pairs, strict=False)]
+            if not chunk:
+                break
+            chunk_size = min(scan.CHUNK, chunk_size * 2)
+            if choice.candidates is not None:
+                chunk = [p for p in chunk if p[1] in choice.candidates]
+            walked += len(chunk)
+            rows = self.db._engine.get_many([i for _, i in chunk])
+            for (value, _), row in zip(chunk, rows, strict=True):
+                if row is None or (not self.include_deleted and row.get("deleted_at") is not None):
+                    continue
+                if self.pred(row) is not True:
+                    continue
+                key = typed_key(value, info.timestamp)
+                if len(out) >= need and (single or key != boundary):
+                    done = True
+                    break
+                out.append(row)
+                if len(out) == need:
+                    boundary = key
+        walk["actual_rows"] = walked
+        filt["actual_rows"] = len(out)
+        if not single:
+            sort_rows(out, self._row_specs())
+        return self._cut_and_project(out)
+
+    def _cut_and_project(self, rows: list[Row]) -> list[Row]:
+        start = self.offset
+        end = None if self.limit is None else start + self.limit
+        if start or end is not None:
+            rows = rows[start:end]
+            self.trace.step("limit", f"OFFSET {start}" + (f" LIMIT {self.limit}" if self.limit is not None else ""),
+                            None, len(rows))
+        return [self._project(r) for r in rows] if not self._star_only() else rows
+
+    def _star_only(self) -> bool:
+        return self.prep.star and not self.prep.outputs
+
+    def _project(self, row: Row) -> Row:
+        out: Row = {}
+        outputs = iter(self.prep.outputs)
+        for col in self.prep.plan.columns:
+            if isinstance(col, Star):
+                out.update(row)
+            else:
+                o = next(outputs)
+                out[o.name] = o.get(row)
+        return out
+
+    def _row_specs(self) -> list[SortSpec]:
+        specs = []
+        for target, desc, nulls_first in self.prep.order:
+            if isinstance(target, int):
+                o = self.prep.outputs[target]
+                assert o.field is not None
+                info = o.field
+            else:
+                info = target
+            specs.append(SortSpec(getter(info.path), info.timestamp, desc, nulls_first))
+        return specs
+
+    def _order_text(self) -> str:
+        parts = []
+        for target, desc, nulls_first in self.prep.order:
+            name = self.prep.outputs[target].name if isinstance(target, int) else target.name
+            parts.append(f"{name} {'DESC' if desc else 'ASC'}{' NULLS FIRST' if nulls_first else ''}")
+        return ", ".join(parts)
+
+    # -- aggregation -----------------------------------------------------------------------------------
+    def _aggregate(self, choice: Choice) -> list[Row]:
+        prep = self.prep
+        if choice.mode in ("index-count", "count-table"):
+            out = self._count_from_index(choice)
+        else:
+            keys = [(getter(g.path), g.timestamp) for g in prep.group]
+            rows = self.rows(choice)
+            if keys:
+                groups = group_rows(rows, keys)
+            else:
+                groups = {(): list(rows)}
+            out = []
+            for members in groups.values():
+                first = members[0] if members else {}
+                result: Row = {}
+                for o in prep.outputs:
+                    if o.agg is not None:
+                        result[o.name] = o.agg.compute(members, self.text)
+                    else:
+                        result[o.name] = o.get(first)
+                out.append(result)
+            self.trace.step("aggregate", self._group_text(), None, len(out))
+        return self._finish_aggregate(out)
+
+    def _group_text(self) -> str:
+        aggs = ", ".join(o.agg.label for o in self.prep.outputs if o.agg is not None)
+        group = ", ".join(g.name for g in self.prep.group)
+        return aggs + (f" GROUP BY {group}" if group else "")
+
+    def _finish_aggregate(self, out: list[Row]) -> list[Row]:
+        prep = self.prep
+        if prep.order:
+            specs = []
+            for target, desc, nulls_first in prep.order:
+                o = prep.outputs[target]
+                ts = (o.field.timestamp if o.field is not None else
+                      bool(o.agg and o.agg.timestamp and o.agg.func in ("min", "max")))
+                specs.append(SortSpec(_key_getter(o.name), ts, desc, nulls_first))
+            sort_rows(out, specs)
+            self.trace.step("sort", self._order_text(), None, len(out))
+        start = self.offset
+        end = None if self.limit is None else start + self.limit
+        if start or end is not None:
+            out = out[start:end]
+            self.trace.step("limit", f"OFFSET {start}" + (f" LIMIT {self.limit}" if self.limit is not None else ""),
+                            None, len(out))
+        hidden = [o.name for o in prep.outputs if o.hidden]
+        if hidden:
+            for row in out:
+                for name in hidden:
+                    row.pop(name, None)
+        return out
+
+    def _count_from_index(self, choice: Choice) -> list[Row]:
+        """COUNT(*) [GROUP BY indexed field] from index keys alone, without reading rows."""
+        prep, fields, table = self.prep, self.db.index, self.table.table
+        deleted = set() if self.include_deleted else scan.deleted_ids(self.db, table)
+        cands = choice.candidates
+        if not prep.group:
+            if cands is None:
+                n = fields.count_table(table, include_deleted=self.include_deleted)
+                self.trace.step("index count", f"rows of {table}", n, n)
+            else:
+                n = len(cands - deleted) if deleted else len(cands)
+                self.trace.step("index count", choice.detail, len(cands), n)
+            return [{o.name: n for o in prep.outputs}]
+        info = prep.group[0]
+        prefix = fields.ks.field_prefix(table, info.name)
+        counts: dict[bytes, int] = {}
+        start = len(prefix)
+        keys_read = 0
+        for key in fields.store.scan_keys("field_index", prefix, successor(prefix)):
+            keys_read += 1
+            id16 = key[-16:]
+            if cands is not None and id16 not in cands:
+                continue
+            if deleted and id16 in deleted:
+                continue
+            value = key[start:-16]
+            counts[value] = counts.get(value, 0) + 1
+        self.trace.step("index count", f"group by {info.name} over its index keys"
+                        + (f", {choice.detail}" if cands is not None else ""), keys_read, sum(counts.values()))
+        out = []
+        for encoded, n in counts.items():
+            value = decode_value(encoded, 0)[0]
+            row: Row = {}
+            for o in prep.outputs:
+                row[o.name] = n if o.agg is not None else value
+            out.append(row)
+        return out
+
+
+def _key_getter(name: str) -> Callable[[Row], Any]:
+    return lambda row: row.get(name)

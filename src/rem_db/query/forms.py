@@ -1,0 +1,100 @@
+"""Running the REM forms: LOOKUP on the key index; SEARCH and TRAVERSE through ``Database.search`` and
+``Database.traverse`` (the vector and graph features), when this build has them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .binder import TableInfo, bind_count, check_expr, plain_value, substitute
+from .explain import Trace, render
+from .filters import BoundWhere
+from .plan import Const, LookupPlan, Param, Parsed, SearchPlan, TraversePlan
+from .positions import error
+from .rem_forms import DIRECTIONS, MAX_DEPTH, check_depth
+
+DEFAULT_SEARCH_LIMIT = 10
+
+
+def _value(op: Const | Param, values: Mapping[int | str, Any], text: str, what: str) -> str:
+    value = plain_value(values[op.key], op.label, text, op.pos) if isinstance(op, Param) else op.value
+    if not isinstance(value, str):
+        raise error(f"{what} must be a string, got {value!r}", text, op.pos)
+    return value
+
+
+def _missing(feature: str, method: str, issue: str) -> Exception:
+    return error(f"{feature} is not available in this build: Database.{method}() ({issue}) is not installed")
+
+
+def run_lookup(db: Any, plan: LookupPlan, parsed: Parsed, values: Mapping[int | str, Any],
+               include_deleted: bool, trace: Trace) -> list[dict[str, Any]]:
+    keys = [_value(k, values, parsed.text, "a LOOKUP key") for k in plan.keys]
+    trace.statement, trace.access = "lookup", "key-index"
+    step = trace.step("key lookup", ", ".join(repr(k) for k in keys), len(keys), 0)
+    found = db.lookup_batch(keys, include_deleted=include_deleted)
+    seen: dict[str, dict[str, Any]] = {}
+    for key in keys:
+        for entity in found.get(key, []):
+            seen.setdefault(entity["id"], entity)
+    step["actual_rows"] = len(seen)
+    return list(seen.values())
+
+
+def run_search(db: Any, plan: SearchPlan, parsed: Parsed, values: Mapping[int | str, Any],
+               include_deleted: bool, trace: Trace) -> list[dict[str, Any]]:
+    text = parsed.text
+    query = _value(plan.text, values, text, "the SEARCH text")
+    limit = bind_count(plan.limit, values, "LIMIT", text, minimum=1) or DEFAULT_SEARCH_LIMIT
+    where: Any = None
+    if plan.where is not None:
+        bound = substitute(plan.where, values, text)
+        if plan.table is not None:
+            check_expr(bound, TableInfo(_schema(db, plan.table, text, plan.table_pos)), text)
+        where = BoundWhere(render(bound), bound) if values else plan.where_text
+    elif plan.table is not None:
+        _schema(db, plan.table, text, plan.table_pos)
+    search = getattr(db, "search", None)
+    if search is None:
+        raise _missing("SEARCH", "search", "vector search")
+    trace.statement, trace.table, trace.access = "search", plan.table, "vector"
+    step = trace.step("vector search", f"{query!r} in {plan.table or 'every embedded table'}"
+                      + (f" where {render(plan.where)}" if plan.where is not None else "") + f", top {limit}",
+                      limit, 0)
+    results = search(query, schema=plan.table, top_k=limit, where=where, include_deleted=include_deleted)
+    rows = [{**entity, "_score": score} for entity, score in results]
+    step["actual_rows"] = len(rows)
+    return rows
+
+
+def run_traverse(db: Any, plan: TraversePlan, parsed: Parsed, values: Mapping[int | str, Any],
+                 include_deleted: bool, trace: Trace) -> list[dict[str, Any]]:
+    text = parsed.text
+    start = _value(plan.start, values, text, "the TRAVERSE start")
+    depth = 1
+    if plan.depth is not None:
+        raw = values[plan.depth.key] if isinstance(plan.depth, Param) else plan.depth.value
+        depth = check_depth(raw, text, plan.depth.pos)
+    rel = _value(plan.rel_type, values, text, "TYPE") if plan.rel_type is not None else None
+    limit = bind_count(plan.limit, values, "LIMIT", text, minimum=1)
+    assert plan.direction in DIRECTIONS and 1 <= depth <= MAX_DEPTH
+    traverse = getattr(db, "traverse", None)
+    if traverse is None:
+        raise _missing("TRAVERSE", "traverse", "the graph")
+    trace.statement, trace.access = "traverse", "graph"
+    step = trace.step("graph traversal", f"from {start!r}, depth {depth}, direction {plan.direction}"
+                      + (f", type {rel!r}" if rel else "") + (f", limit {limit}" if limit else ""), None, 0)
+    found = traverse(start, depth=depth, direction=plan.direction, rel_type=rel, limit=limit,
+                     include_deleted=include_deleted)
+    rows = [{**item["entity"], "_depth": item["depth"], "_path": item["path"]} for item in found]
+    step["actual_rows"] = len(rows)
+    return rows
+
+
+def _schema(db: Any, table: str, text: str, pos: int) -> Any:
+    from .engine import unknown_table
+
+    schema = db.schemas.find(table)
+    if schema is None:
+        raise unknown_table(db, table, text, pos)
+    return schema
