@@ -21,8 +21,10 @@ Traversal figures:
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -75,6 +77,15 @@ def build(db: Database, nodes: int, fanout: int) -> list[float]:
     return per_chunk
 
 
+def settle(db: Database) -> None:
+    """Compact every column family after the bulk load (what RocksDB's background compaction does in
+    steady state), so reads are not measured against a pile of fresh L0 files and memtables."""
+    t0 = time.perf_counter()
+    for cf in db._store.cfs.values():
+        cf.compact_range(None, None)
+    print(f"compacted in {time.perf_counter() - t0:.1f} s")
+
+
 def median_run(fn, runs: int) -> tuple[float, list[float]]:
     figures = [fn(r) for r in range(runs)]
     return statistics.median(figures), figures
@@ -98,16 +109,21 @@ def nx_graph(ids: list[str], nodes: int, fanout: int):
     return g
 
 
-def pairs_at_distance(und, starts: list[str], distance: int) -> list[tuple[str, str]]:
-    import networkx as nx
-
+def pairs_at_distance(db: Database, starts: list[str], distance: int) -> list[tuple[str, str]]:
+    """(start, a node at exactly ``distance`` hops in either direction) for each start that has one."""
     out = []
     for s in starts:
-        lengths = nx.single_source_shortest_path_length(und, s, cutoff=distance)
-        far = sorted(n for n, d in lengths.items() if d == distance)
+        far = sorted(r["id"] for r in db.graph.traverse_ids(s, depth=distance, direction="both")
+                     if r["depth"] == distance)
         if far:
             out.append((s, random.Random(s).choice(far)))
     return out
+
+
+def report(rows, runs: int) -> None:
+    for label, bar, fn in rows:
+        med, figures = median_run(fn, runs)
+        print(f"{label}: {med:.3f} ms  [bar {bar}]  runs: {', '.join(f'{f:.3f}' for f in figures)}")
 
 
 def add_random_edges(db: Database, ids: list[str], run: int) -> float:
@@ -143,69 +159,68 @@ def main() -> None:
             t0 = time.perf_counter()
             chunks = build(db, args.nodes, args.fanout)
             print(f"built in {time.perf_counter() - t0:.1f} s")
+            settle(db)
+    with Database(path) as db:  # measured on a reopened database, as an application would query it
         ids = node_ids(db, args.nodes)
-        g = nx_graph(ids, args.nodes, args.fanout)
         rng = random.Random(7)
         starts = [ids[rng.randrange(args.nodes)] for _ in range(args.runs)]
         reached = [len(db.graph.traverse_ids(s, depth=3)) for s in starts]
         print(f"3-hop starts reach {reached} nodes")
-
-        def traverse(run: int) -> float:
-            return p50_ms(lambda: db.traverse(starts[run], depth=3), args.repeats)
-
-        def walk(run: int) -> float:
-            return p50_ms(lambda: db.graph.traverse_ids(starts[run], depth=3), args.repeats)
-
-        def networkx(run: int) -> float:
-            import networkx as nx
-
-            return p50_ms(lambda: nx.single_source_shortest_path(g, starts[run], cutoff=3), args.repeats)
-
-        und = g.to_undirected()  # shortest paths walk both directions (the API's default)
-        pairs = pairs_at_distance(und, [ids[rng.randrange(args.nodes)] for _ in range(50)], 4)
+        pairs = pairs_at_distance(db, [ids[rng.randrange(args.nodes)] for _ in range(50)], 4)
 
         def rotated(run: int) -> list[tuple[str, str]]:
             k = run * 7 % len(pairs)
             return pairs[k:] + pairs[:k]
 
-        def path(run: int) -> float:
+        def over_pairs(run: int, fn) -> float:
             samples = []
             for _ in range(max(1, args.repeats // len(pairs))):
                 for a, b in rotated(run):
                     t0 = time.perf_counter()
-                    found = db.shortest_path(a, b)
-                    samples.append(time.perf_counter() - t0)
-                    assert found is not None and found["length"] == 4, found
-            return statistics.median(samples) * 1e3
-
-        def nx_path(run: int) -> float:
-            import networkx as nx
-
-            samples = []
-            for _ in range(max(1, args.repeats // len(pairs))):
-                for a, b in rotated(run):
-                    t0 = time.perf_counter()
-                    nx.bidirectional_shortest_path(und, a, b)
+                    fn(a, b)
                     samples.append(time.perf_counter() - t0)
             return statistics.median(samples) * 1e3
 
-        rows = [
-            ("3-hop traversal, walk: db.graph.traverse_ids (ids, depth, path) p50", walk, "ms", "< 2 ms"),
-            ("3-hop traversal, Database.traverse (with the entities) p50", traverse, "ms", "< 2 ms"),
-            ("3-hop traversal, networkx single_source_shortest_path p50", networkx, "ms", "(reference)"),
-            (f"shortest path at distance 4 (direction both, {len(pairs)} pairs) p50", path, "ms", "< 5 ms"),
-            ("shortest path at distance 4, networkx bidirectional_shortest_path p50", nx_path, "ms", "(reference)"),
+        def shortest(a: str, b: str) -> None:
+            found = db.shortest_path(a, b)
+            assert found is not None and found["length"] == 4, found
+
+        ours = [
+            ("3-hop traversal, walk: db.graph.traverse_ids (ids, depth, path) p50", "< 2 ms",
+             lambda run: p50_ms(lambda: db.graph.traverse_ids(starts[run], depth=3), args.repeats)),
+            ("3-hop traversal, Database.traverse (with the entities) p50", "< 2 ms",
+             lambda run: p50_ms(lambda: db.traverse(starts[run], depth=3), args.repeats)),
+            (f"shortest path at distance 4 (direction both, {len(pairs)} pairs) p50", "< 5 ms",
+             lambda run: over_pairs(run, shortest)),
         ]
-        for label, fn, unit, bar in rows:
-            med, figures = median_run(fn, args.runs)
-            print(f"{label}: {med:.3f} {unit}  [bar {bar}]  runs: {', '.join(f'{f:.3f}' for f in figures)}")
+        report(ours, args.runs)
+
+        # networkx after ours: its graphs are millions of live objects, which the cyclic GC would walk on
+        # every collection the timed code triggers (2-3x slower walks). Frozen out of the GC for its figures.
+        import networkx as nx
+
+        g = nx_graph(ids, args.nodes, args.fanout)
+        und = g.to_undirected()
+        gc.collect()
+        gc.freeze()
+        theirs = [
+            ("3-hop traversal, networkx single_source_shortest_path p50", "(reference)",
+             lambda run: p50_ms(lambda: nx.single_source_shortest_path(g, starts[run], cutoff=3), args.repeats)),
+            ("shortest path at distance 4, networkx bidirectional_shortest_path p50", "(reference)",
+             lambda run: over_pairs(run, lambda a, b: nx.bidirectional_shortest_path(und, a, b))),
+        ]
+        report(theirs, args.runs)
         if fresh and chunks:
             print(f"adding 100k edges (fan-out load, batches of 1,000): {statistics.median(chunks):.2f} s  "
                   f"[bar < 2 s]  per 100k: {', '.join(f'{c:.2f}' for c in chunks)}")
-        if not args.skip_random_adds:
-            med, figures = median_run(lambda r: add_random_edges(db, ids, r), min(args.runs, 3))
-            print(f"adding 100k edges (random sources, batches of 1,000): {med:.2f} s  [bar < 2 s]  "
-                  f"runs: {', '.join(f'{f:.2f}' for f in figures)}")
+    if not args.skip_random_adds:  # on a copy, so the graph stays as built for later runs with --path
+        with tempfile.TemporaryDirectory(prefix="rem-bench-graph-adds-") as scratch:
+            copy = Path(scratch) / "db"
+            shutil.copytree(path, copy)
+            with Database(copy) as db:
+                med, figures = median_run(lambda r: add_random_edges(db, ids, r), 1)  # ~40 s a run
+        print(f"adding 100k edges (random sources, batches of 1,000): {med:.2f} s  [bar < 2 s]  "
+              f"runs: {', '.join(f'{f:.2f}' for f in figures)}")
     print(f"load: {os.getloadavg()[0]:.2f} (1 min) at the end")
     if tmp is not None:
         tmp.cleanup()

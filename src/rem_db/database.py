@@ -149,7 +149,9 @@ class Database:
     def remove_schema(self, name: str) -> int:
         """Drop a user table and all its rows; system tables cannot be removed. Returns rows removed."""
         self._writable()
-        return self.schemas.remove(name)
+        removed = self.schemas.remove(name)
+        self._embedder.drop_table(name)
+        return removed
 
     @staticmethod
     def schema_templates() -> dict[str, str]:
@@ -241,12 +243,16 @@ class Database:
             self._engine.soft_delete(ident)
 
     # -- reads -------------------------------------------------------------------------------------
-    def get(self, id: str | uuid.UUID, include_deleted: bool = False) -> dict[str, Any]:
-        """The entity with this id; :class:`NotFoundError` if there is none (or it is soft-deleted)."""
+    def get(self, id: str | uuid.UUID, include_deleted: bool = False,
+            include_embeddings: bool = False) -> dict[str, Any]:
+        """The entity with this id; :class:`NotFoundError` if there is none (or it is soft-deleted).
+        ``include_embeddings=True`` adds ``embedding`` (and ``embedding_alt``) as lists of floats."""
         ident = parse_id(id)
         record = self._engine.get(ident.bytes)
         if record is None or (record.get("deleted_at") and not include_deleted):
             raise NotFoundError(f"no entity with id {ident}")
+        if include_embeddings:
+            record.update(self._embedder.vectors_of(self.schemas.get(record["entity_type"]), ident.bytes))
         return record
 
     def get_batch(self, ids: Iterable[str | uuid.UUID], include_deleted: bool = False) -> list[dict[str, Any] | None]:
@@ -340,7 +346,8 @@ class Database:
         return self.graph.edges(id, direction, rel_type)
 
     def traverse(self, start: Any, depth: int = 1, direction: str = "out", rel_type: Any = None,
-                 strategy: str = "bfs", limit: int | None = None, include_deleted: bool = False) -> list[dict[str, Any]]:
+                 strategy: str = "bfs", limit: int | None = None,
+                 include_deleted: bool = False) -> list[dict[str, Any]]:
         """Entities reachable from ``start`` within ``depth`` hops (1–10), as ``{"entity", "depth", "path"}``
         (``path``: the hops ``{"id", "rel_type"}`` from the start; the start itself is not returned).
         ``strategy`` ``bfs`` (by depth) or ``dfs`` (pre-order); ``limit`` caps the number of results;

@@ -106,3 +106,27 @@ class Rem:
 
         with Database(self.db_path, read_only=True) as db:
             return db.count(table)
+
+    def on_terminal(self, *args: str, input: str) -> tuple[int, bytes]:
+        """Run with stderr on a pseudo-terminal (progress bars draw there); returns (exit code, what it drew)."""
+        import os
+        import pty
+        import time
+
+        primary, secondary = pty.openpty()
+        try:
+            proc = subprocess.run([self.exe, "--db-path", str(self.db_path), *args], input=input.encode(),
+                                  stdout=subprocess.PIPE, stderr=secondary, env={**self.env, "TERM": "xterm"},
+                                  timeout=120)
+            time.sleep(0.05)
+            os.set_blocking(primary, False)
+            drawn = b""
+            try:
+                while chunk := os.read(primary, 65536):
+                    drawn += chunk
+            except (BlockingIOError, OSError):
+                pass
+        finally:
+            os.close(primary)
+            os.close(secondary)
+        return proc.returncode, drawn

@@ -7,7 +7,6 @@ import io
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from cli_helpers import PP_1001_ID, Rem
@@ -254,26 +253,8 @@ def test_usage_errors_exit_2(rem: Rem, products_table: str) -> None:
 
 
 def test_progress_bar_is_drawn_on_a_terminal(rem: Rem, products_table: str) -> None:
-    import os
-    import pty
-
-    primary, secondary = pty.openpty()
-    try:
-        proc = subprocess.run([rem.exe, "--db-path", str(rem.db_path), "insert", "products", "--batch"],
-                              input=thousand_rows().encode(), stdout=subprocess.PIPE, stderr=secondary,
-                              env={**rem.env, "TERM": "xterm"}, timeout=60)
-        time.sleep(0.05)
-        os.set_blocking(primary, False)
-        drawn = b""
-        try:
-            while chunk := os.read(primary, 65536):
-                drawn += chunk
-        except (BlockingIOError, OSError):
-            pass
-    finally:
-        os.close(primary)
-        os.close(secondary)
-    assert proc.returncode == 0
+    code, drawn = rem.on_terminal("insert", "products", "--batch", input=thousand_rows())
+    assert code == 0
     assert b"loading products" in drawn and b"inserted 1000 rows into products" in drawn
 
 

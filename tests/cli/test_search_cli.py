@@ -52,28 +52,16 @@ def test_index_rebuild(rem: Rem) -> None:
 
 
 def test_batch_insert_shows_embedding_progress_on_a_terminal(rem: Rem) -> None:
-    import os
-    import pty
-    import subprocess
-    import time
-
     rows = "\n".join(json.dumps({"uri": f"doc://{i}", "content": f"passage number {i} about tides"})
                      for i in range(150))
-    primary, secondary = pty.openpty()
-    try:
-        proc = subprocess.run([rem.exe, "--db-path", str(rem.db_path), "insert", "resources", "--batch"],
-                              input=rows.encode(), stdout=subprocess.PIPE, stderr=secondary,
-                              env={**rem.env, "TERM": "xterm"}, timeout=120)
-        time.sleep(0.05)
-        os.set_blocking(primary, False)
-        drawn = b""
-        try:
-            while chunk := os.read(primary, 65536):
-                drawn += chunk
-        except (BlockingIOError, OSError):
-            pass
-    finally:
-        os.close(primary)
-        os.close(secondary)
-    assert proc.returncode == 0
+    code, drawn = rem.on_terminal("insert", "resources", "--batch", input=rows)
+    assert code == 0
     assert b"embedding" in drawn and b"inserted 150 rows into resources" in drawn
+
+
+def test_get_with_embeddings(rem: Rem) -> None:
+    load(rem)
+    entity = rem("--format", "json", "lookup", "doc://bees").json()[0]
+    plain = rem("--format", "json", "get", entity["id"]).json()
+    full = rem("--format", "json", "get", entity["id"], "--with-embeddings").json()
+    assert "embedding" not in plain and len(full["embedding"]) == 384

@@ -130,3 +130,31 @@ def test_changed_default_provider_is_a_clear_error_until_rebuild(tmp_path: Path,
         db.insert("notes", note(9))
         hits = db.search("Note 9\n\nbody text number 9", schema="notes", top_k=1)
         assert hits[0][0]["key"] == "n9" and hits[0][1] > 0.999  # the fake server's exact vector
+
+
+def test_alt_embedding_and_include_embeddings(tmp_path: Path, openai_server: FakeOpenAI,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("P8_ALT_EMBEDDING", SPEC)
+    with Database(tmp_path / "db") as db:
+        db.register_schema(NOTES)
+        row = db.insert("notes", note(1, "Glaciers carve U-shaped valleys."))
+        plain = db.get(row["id"])
+        assert "embedding" not in plain and "embedding_alt" not in plain
+        full = db.get(row["id"], include_embeddings=True)
+        assert len(full["embedding"]) == 384 and len(full["embedding_alt"]) == 1536
+        assert openai_server.requests == [["Note 1\n\nGlaciers carve U-shaped valleys."]]
+        db.delete(row["id"], hard=True)
+        assert db._vectors.count("notes", SPEC) == 0 and db._vectors.count("notes", "local:all-MiniLM-L6-v2") == 0
+
+
+def test_dropping_a_table_forgets_its_vectors(tmp_path: Path) -> None:
+    with Database(tmp_path / "db") as db:
+        db.register_schema(NOTES)
+        db.insert_batch("notes", [note(n, f"text {n}") for n in range(3)])
+        db.search("text", schema="notes")
+        assert db.remove_schema("notes") == 3
+        assert not list((tmp_path / "db" / "indexes").rglob("notes__*"))
+        db.register_schema(NOTES)
+        assert db.search("text", schema="notes") == []
+        db.insert("notes", note(7, "fresh start"))
+        assert [e["key"] for e, _ in db.search("fresh start", schema="notes")] == ["n7"]

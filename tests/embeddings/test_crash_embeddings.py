@@ -20,7 +20,8 @@ CHILD = textwrap.dedent("""
     print("ready", flush=True)
     batch = 0
     while True:
-        rows = [{"uri": f"doc-{batch}-{i}", "content": f"Report {batch}-{i}: the {['wind', 'solar', 'hydro', 'tidal'][i % 4]} "
+        kinds = ["wind", "solar", "hydro", "tidal"]
+        rows = [{"uri": f"doc-{batch}-{i}", "content": f"Report {batch}-{i}: the {kinds[i % 4]} "
                  f"project number {i} in batch {batch} delivered {i * 7 + batch} megawatt hours."}
                 for i in range(40)]
         db.insert_batch("resources", rows)

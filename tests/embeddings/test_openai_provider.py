@@ -32,13 +32,13 @@ def test_retries_on_429_and_5xx_then_succeeds(openai_server: FakeOpenAI) -> None
 
 def test_gives_up_after_retries(openai_server: FakeOpenAI) -> None:
     openai_server.fail_with = [503] * 10
-    with pytest.raises(EmbeddingError, match="failed after 3 attempts.*HTTP 503"):
+    with pytest.raises(EmbeddingError, match=r"failed after 3 attempts.*HTTP 503"):
         provider(openai_server, retries=2).embed_batch(["x"])
 
 
 def test_bad_key_is_a_clear_error_without_retry(openai_server: FakeOpenAI) -> None:
     bad = OpenAIProvider("text-embedding-3-small", api_key="wrong", base_url=openai_server.base_url)
-    with pytest.raises(EmbeddingError, match="authentication failed.*Incorrect API key"):
+    with pytest.raises(EmbeddingError, match=r"authentication failed.*Incorrect API key"):
         bad.embed_batch(["x"])
 
 
@@ -63,6 +63,6 @@ def test_unreachable_server_is_a_clear_error() -> None:
 
 def test_client_errors_are_not_retried(openai_server: FakeOpenAI) -> None:
     openai_server.fail_with = [400]
-    with pytest.raises(EmbeddingError, match="refused the request.*HTTP 400"):
+    with pytest.raises(EmbeddingError, match=r"refused the request.*HTTP 400"):
         provider(openai_server).embed_batch(["x"])
     assert openai_server.fail_with == []

@@ -98,15 +98,15 @@ def test_traverse_dot_output_is_valid_graphviz(rem: Rem) -> None:
 def test_cli_errors(rem: Rem) -> None:
     setup_graph(rem)
     failures = rem.each(("traverse", "a", "--depth", "0"), ("traverse", "a", "-d", "11"), ("traverse", "a", "-D", "up"),
-                        ("traverse", "nobody"), ("edge", "list", "nobody"), ("traverse", "a", "--strategy", "x"))
+                        ("traverse", "nobody"), ("edge", "list", "nobody"), ("traverse", "a", "--strategy", "x"),
+                        ("edge", "add", "a", "c", "r", "-p", "[1]"), ("edge", "add", "a", "c", "r", "-p", "{"))
     messages = [f.err for f in failures]
+    assert "JSON object" in messages[6] and "invalid JSON" in messages[7]
     assert "depth must be from 1 to 10, got 0" in messages[0] and "got 11" in messages[1]
     assert "unknown direction 'up'" in messages[2]
     assert "'nobody' is neither an entity id nor a key" in messages[3] and "nobody" in messages[4]
     assert "unknown traversal strategy" in messages[5]
     assert "no edge a -[knows]-> c" in rem.fails("edge", "remove", "a", "c", "knows").err
     assert "does not exist" in rem.fails("edge", "add", "a", "00000000-0000-4000-8000-000000000000", "r").err
-    assert "JSON object" in rem.fails("edge", "add", "a", "c", "r", "-p", "[1]").err
-    assert "invalid JSON" in rem.fails("edge", "add", "a", "c", "r", "-p", "{").err
     assert rem.fails("traverse", "a", "-f", "xml", code=2).code == 2
     assert "read-only" in rem.fails("--read-only", "edge", "add", "a", "c", "r").err

@@ -175,7 +175,7 @@ class Gen:
 
     def string(self, field: str) -> tuple[str, str]:
         rng = self.rng
-        pool = {"cat": CATS + ["v", "X"], "meta.author": [*AUTHORS, "ANN", "carl"]}.get(field, WORDS + ["aa", "zz"])
+        pool = {"cat": [*CATS, "v", "X"], "meta.author": [*AUTHORS, "ANN", "carl"]}.get(field, [*WORDS, "aa", "zz"])
         v = rng.choice(pool)
         return sql_str(v), sql_str(v)
 
@@ -330,7 +330,7 @@ def same(a: Any, b: Any) -> bool:
         return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
     if isinstance(a, tuple) and isinstance(b, tuple):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b or (a == b and not isinstance(a, bool) and not isinstance(b, bool))
+    return (type(a) is type(b) and a == b) or (a == b and not isinstance(a, bool) and not isinstance(b, bool))
 
 
 def sort_key(row: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -2,7 +2,7 @@
 answers (in order where ORDER BY is total, as multisets otherwise).
 
 5,000 rows (ints, floats, unicode strings, NULLs and missing fields, ISO timestamps with offsets, nested
-objects) and 600 queries from a fixed seed. ``REM_DIFF_SEED`` / ``REM_DIFF_QUERIES`` explore other seeds.
+objects) and 500 queries from a fixed seed. ``REM_DIFF_SEED`` / ``REM_DIFF_QUERIES`` explore other seeds.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from query_diff import DUCK_COLUMNS, SCHEMA, Gen, Query, duck_row, make_rows, no
 from rem_db import Database
 
 ROWS = 5_000
-QUERIES = int(os.environ.get("REM_DIFF_QUERIES", "600"))
+QUERIES = int(os.environ.get("REM_DIFF_QUERIES", "500"))
 SEED = int(os.environ.get("REM_DIFF_SEED", "20250101"))
 
 

@@ -78,10 +78,14 @@ def upsert(ctx: typer.Context, table: TableArg, data: JsonArg = None, batch: Bat
     _write(ctx, "upsert", table, data, batch, chunk_size, fmt, async_embed)
 
 
-def get(ctx: typer.Context, id: IdArg, include_deleted: DeletedOpt = False, fmt: FormatOption = None) -> None:
+def get(ctx: typer.Context, id: IdArg, include_deleted: DeletedOpt = False,
+        with_embeddings: Annotated[bool, typer.Option(
+            "--with-embeddings", help="Add the stored vectors (embedding, embedding_alt).")] = False,
+        fmt: FormatOption = None) -> None:
     """Print the entity with this id."""
     state = state_of(ctx)
-    entity = state.open(ctx, write=False).get(id, include_deleted=include_deleted)
+    entity = state.open(ctx, write=False).get(id, include_deleted=include_deleted,
+                                              include_embeddings=with_embeddings)
     output.print_entities(entity, state.fmt(fmt))
 
 

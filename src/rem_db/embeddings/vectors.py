@@ -79,5 +79,8 @@ class VectorStore:
         raw = self.store.get(META, self._meta_key(table))
         return orjson.loads(raw) if raw else None
 
+    def forget(self, batch: Batch, table: str) -> None:
+        batch.delete(META, self._meta_key(table))
+
     def record(self, batch: Batch, table: str, spec: str, dimensions: int) -> None:
         batch.put(META, self._meta_key(table), orjson.dumps({"provider": spec, "dimensions": dimensions}))

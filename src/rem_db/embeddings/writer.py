@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import EmbeddingError
+from ..errors import ConfigError, EmbeddingError
 from ..index.bm25 import FullTextIndex
 from ..index.vectors import VectorIndexes
 from ..schema.model import TableSchema
@@ -137,10 +137,51 @@ class EmbeddingWriter:
             ids = list(plan.need)
             batch.on_commit.append(lambda seq: self._submit_later(table, ids))
 
+    def stored_specs(self, schema: TableSchema) -> list[str]:
+        """Every provider a table may hold vectors of (recorded, configured, alternative), never raising:
+        deletes must work even while the table waits for `rem index rebuild`."""
+        recorded = self.recorded(schema.short_name)
+        specs = [recorded["provider"]] if recorded else []
+        for spec in (schema.embedding_provider or "default", alt_spec()):
+            if spec is None:
+                continue
+            try:
+                resolved = resolve_spec(spec)
+            except ConfigError:  # an unusable setting: nothing can have been stored under it
+                continue
+            if resolved not in specs:
+                specs.append(resolved)
+        return specs
+
+    def vectors_of(self, schema: TableSchema, id16: bytes) -> dict[str, Any]:
+        """``embedding`` / ``embedding_alt`` of one entity as lists of floats (for include_embeddings)."""
+        if not schema.embedding_fields:
+            return {}
+        out: dict[str, Any] = {}
+        primary = self.recorded(schema.short_name)
+        alt = alt_spec()
+        for name, spec in (("embedding", primary["provider"] if primary else None),
+                           ("embedding_alt", resolve_spec(alt) if alt else None)):
+            if spec:
+                vector = self.vectors.get_many(schema.short_name, spec, [id16])[0]
+                out[name] = vector.tolist() if vector is not None else None
+        return out
+
+    def drop_table(self, table: str) -> None:
+        """Forget a dropped table's recorded provider, BM25 totals and index files."""
+        recorded = self.recorded(table)
+        batch = self.vectors.store.batch()
+        self.vectors.forget(batch, table)
+        self.fulltext.forget(batch, table)
+        self.vectors.store.write(batch)
+        self._recorded.pop(table, None)
+        if recorded:
+            self.indexes.drop(table, recorded["provider"])
+
     def remove(self, batch: Batch, schema: TableSchema, old: dict[str, Any], id16: bytes) -> None:
         """A hard delete: the entity's vectors (every provider) and postings go too."""
         table = schema.short_name
-        specs = self.specs(schema)
+        specs = self.stored_specs(schema)
         for spec in specs:
             self.vectors.delete(batch, table, spec, id16)
         self.fulltext.write(batch, table, id16, text_of(schema.embedding_fields, old) or None, None)
@@ -155,9 +196,15 @@ class EmbeddingWriter:
     def _after_commit(self, batch: Batch, schema: TableSchema, specs: list[str],
                       embedded: dict[str, dict[bytes, np.ndarray]], removed: list[bytes]) -> None:
         table = schema.short_name
+        recorded = self.recorded(table)
         for spec in specs:
             vectors = embedded.get(spec) or {}
-            dims = provider_for(spec).dimensions
+            if not vectors and not removed:
+                continue
+            if recorded and recorded["provider"] == spec:
+                dims = recorded["dimensions"]
+            else:
+                dims = provider_for(spec).dimensions
             if vectors:
                 ids, matrix = list(vectors), np.vstack(list(vectors.values()))
                 batch.on_commit.append(lambda seq, s=spec, i=ids, m=matrix, d=dims:

@@ -78,6 +78,11 @@ class FullTextIndex:
             self._stats[table] = cached
         return cached
 
+    def forget(self, batch: Batch, table: str) -> None:
+        """Drop a table's totals (its postings went with its rows)."""
+        batch.delete(META, self._stats_key(table))
+        self._stats.pop(table, None)
+
     def forget_stats(self) -> None:
         """Drop cached totals (after a failed write, they are re-read from the store)."""
         self._stats.clear()

@@ -84,7 +84,9 @@ class SearchEngine:
                                  f"meaning; declare embedding_fields in its schema")
             return [schema]
         embedder = self.db._embedder
-        return [s.short_name for s in registry.all() if s.embedding_fields and embedder.recorded(s.short_name)]
+        # the schemas table answers schema discovery (`schema="schemas"`), not searches of your data
+        return [s.short_name for s in registry.all()
+                if s.embedding_fields and s.short_name != "schemas" and embedder.recorded(s.short_name)]
 
     def _candidates(self, table: str, where: str | None, include_deleted: bool, params: Any) -> Candidates:
         key = (table, where, repr(params), include_deleted)

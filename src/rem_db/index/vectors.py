@@ -40,6 +40,7 @@ class IndexHandle:
         self.pending: list[tuple[int, list[bytes], np.ndarray | None]] = []  # (seq, ids, vectors or None=remove)
         self.dirty = False
         self.save_queued = False
+        self.dropped = False  # set by drop(): a save still queued must not write the files again
 
 
 class VectorIndexes:
@@ -195,6 +196,8 @@ class VectorIndexes:
         # WAL position advances), so after applying them the saved file reflects it
         seq = self.wal.last_seq
         with handle.lock:
+            if handle.dropped:
+                return
             self._apply_pending(handle)
             if not handle.dirty and handle.index.seq >= seq:
                 return
@@ -210,7 +213,11 @@ class VectorIndexes:
     def drop(self, table: str, spec: str) -> None:
         """Forget an index and delete its files (after its vectors were deleted or re-embedded)."""
         with self._lock:
-            self.handles.pop((table, spec), None)
+            handle = self.handles.pop((table, spec), None)
+        if handle is not None:
+            handle.ready.wait()
+            with handle.lock:
+                handle.dropped = True
         base = self.base(table, spec)
         for ext in (".json", ".hnsw", ".ids.npy", ".live.npy"):
             path = base.with_name(base.name + ext)

@@ -95,10 +95,12 @@ def _leaf(expr: Expr, table: TableInfo) -> Node | None:
             return None
         info = table.field(left)
         value = right.value
-        if info.path == ("id",) and op == "=":
+        if info.path == ("id",) and op == "=":  # ids are global: the fetched row's table is checked
             found = _id_bytes(value)
-            return Leaf("id", "ids", f"id = {describe(value)}", True, 0, ids=(found,) if found else ())
+            return Leaf("id", "ids", f"id = {describe(value)}", False, 0, ids=(found,) if found else ())
         if not _indexable(info) or isinstance(value, list | dict | tuple):
+            return None
+        if isinstance(value, bool) and op != "=":  # false and true are two index types: no range spans both
             return None
         detail = f"{info.name} {op} {describe(value)}"
         if op == "=":
@@ -113,7 +115,7 @@ def _leaf(expr: Expr, table: TableInfo) -> Node | None:
         detail = f"{info.name} IN ({len(expr.items)} values)"
         if info.path == ("id",):
             ids = tuple(dict.fromkeys(b for b in (_id_bytes(v) for v in values) if b))
-            return Leaf("id", "ids", detail, True, 0, ids=ids)
+            return Leaf("id", "ids", detail, False, 0, ids=ids)
         if not _indexable(info) or any(isinstance(v, list | dict | tuple) for v in values):
             return None
         return Leaf(info.name, "eq", detail, _exact(info, *values), 1, values=values)
@@ -122,7 +124,7 @@ def _leaf(expr: Expr, table: TableInfo) -> Node | None:
         if not (isinstance(expr.low, Const) and isinstance(expr.high, Const)) or not _indexable(info):
             return None
         lo, hi = expr.low.value, expr.high.value
-        if lo is None or hi is None:
+        if lo is None or hi is None or isinstance(lo, bool) or isinstance(hi, bool):
             return None
         detail = f"{info.name} BETWEEN {describe(lo)} AND {describe(hi)}"
         return Leaf(info.name, "range", detail, _exact(info, lo, hi), 2, lo=lo, hi=hi)
@@ -199,6 +201,7 @@ class Collected:
     """Ids read for a node, and what was used (for EXPLAIN and for exact counts)."""
 
     ids: set[bytes]
+    detail: str = ""  # the part of the condition the ids answer, as SQL
     used: list[Leaf] = field(default_factory=list)
     skipped: list[Leaf] = field(default_factory=list)
     complete: bool = True  # every leaf of the node was read (no part left to the filter)
@@ -222,9 +225,10 @@ class Reader:
         """The node's ids, or ``None`` if there are more than ``cap`` (or no part could be read)."""
         if isinstance(node, Leaf):
             ids = self._leaf(node, cap)
-            return None if ids is None else Collected(ids, [node])
+            return None if ids is None else Collected(ids, node.detail, [node])
         if isinstance(node, Union):
             out = Collected(set())
+            parts = []
             for item in node.items:
                 got = self.collect(item, cap - len(out.ids))
                 if got is None:
@@ -232,6 +236,8 @@ class Reader:
                 out.ids |= got.ids
                 out.used += got.used
                 out.complete = out.complete and got.complete
+                parts.append(f"({got.detail})" if " AND " in got.detail else got.detail)
+            out.detail = " OR ".join(parts)
             return out
         result: Collected | None = None
         skipped: list[Leaf] = []
@@ -252,6 +258,7 @@ class Reader:
                 result.ids &= got.ids
                 result.used += got.used
                 result.complete = result.complete and got.complete
+                result.detail = " AND ".join(f"({d})" if " OR " in d else d for d in (result.detail, got.detail))
         if result is not None:
             result.skipped = skipped
             result.complete = result.complete and not skipped
@@ -271,7 +278,7 @@ class Reader:
             return out
         add = out.add
         n = 0
-        for _, id16 in self.fields.range(self.schema, leaf.field, leaf.lo, leaf.hi, leaf.lo_inc, leaf.hi_inc):
+        for id16 in self.fields.range_ids(self.schema, leaf.field, leaf.lo, leaf.hi, leaf.lo_inc, leaf.hi_inc):
             add(id16)
             n += 1
             if n > cap:

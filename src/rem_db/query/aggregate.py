@@ -25,10 +25,11 @@ Row = dict[str, Any]
 class AggSpec:
     """One aggregate to compute: function, argument reader and output name."""
 
-    __slots__ = ("func", "get", "label", "name", "timestamp")
+    __slots__ = ("func", "get", "label", "name", "path", "timestamp")
 
     def __init__(self, func: str, path: tuple[str, ...] | None, name: str, timestamp: bool, label: str) -> None:
         self.func = func
+        self.path = path
         self.get = getter(path) if path is not None else None
         self.name = name
         self.timestamp = timestamp

@@ -335,44 +335,64 @@ def plain_value(value: Any, label: str, text: str | None, pos: int, allow_list: 
 
 
 def bind_operand(op: Any, values: Mapping[int | str, Any], text: str | None, allow_list: bool = False) -> Any:
-    if isinstance(op, Param):
+    if type(op) is Param:
         return Const(plain_value(values[op.key], op.label, text, op.pos, allow_list), op.pos)
     return op
 
 
-def substitute(expr: Expr | None, values: Mapping[int | str, Any], text: str | None) -> Expr | None:
-    """The expression with every parameter replaced by its value (a list parameter expands an IN list)."""
+_OPERANDS: dict[type, Any] = {
+    Compare: lambda e: (e.left, e.right),
+    InList: lambda e: (e.expr, *e.items),
+    Between: lambda e: (e.expr, e.low, e.high),
+    Like: lambda e: (e.expr, e.pattern),
+    IsNull: lambda e: (e.expr,),
+    Truth: lambda e: (e.expr,),
+}
+
+
+def substitute(expr: Expr | None, values: Mapping[int | str, Any], text: str | None,
+               bound: list[Expr] | None = None) -> Expr | None:
+    """The expression with every parameter replaced by its value (a list parameter expands an IN list).
+
+    Parts without parameters are returned as they are; the conditions that had parameters are appended
+    to ``bound`` (the only ones whose literals still need checking against the schema)."""
     if expr is None:
         return None
-    if isinstance(expr, And):
-        return And(tuple(substitute(e, values, text) for e in expr.items))  # type: ignore[misc]
-    if isinstance(expr, Or):
-        return Or(tuple(substitute(e, values, text) for e in expr.items))  # type: ignore[misc]
-    if isinstance(expr, Not):
-        return Not(substitute(expr.item, values, text))  # type: ignore[arg-type]
-    if isinstance(expr, Compare):
-        return Compare(expr.op, bind_operand(expr.left, values, text), bind_operand(expr.right, values, text),
-                       expr.pos)
-    if isinstance(expr, InList):
-        items: list[Operand] = []
-        for item in expr.items:
-            bound = bind_operand(item, values, text, allow_list=True)
-            if isinstance(bound, Const) and isinstance(bound.value, tuple):
-                items.extend(Const(v, bound.pos) for v in bound.value)
+    kind = type(expr)
+    if kind is And or kind is Or:
+        items = tuple(substitute(e, values, text, bound) for e in expr.items)  # type: ignore[union-attr]
+        if all(a is b for a, b in zip(items, expr.items, strict=True)):  # type: ignore[union-attr]
+            return expr
+        return kind(items)  # type: ignore[arg-type]
+    if kind is Not:
+        item = substitute(expr.item, values, text, bound)  # type: ignore[union-attr]
+        return expr if item is expr.item else Not(item)  # type: ignore[arg-type, union-attr]
+    operands = _OPERANDS[kind](expr)
+    if not any(type(o) is Param for o in operands):
+        return expr
+    out: Expr
+    if kind is InList:
+        items_: list[Operand] = []
+        for item in expr.items:  # type: ignore[union-attr]
+            value = bind_operand(item, values, text, allow_list=True)
+            if isinstance(value, Const) and isinstance(value.value, tuple):
+                items_.extend(Const(v, value.pos) for v in value.value)
             else:
-                items.append(bound)
-        return InList(bind_operand(expr.expr, values, text), tuple(items), expr.pos)
-    if isinstance(expr, Between):
-        return Between(bind_operand(expr.expr, values, text), bind_operand(expr.low, values, text),
-                       bind_operand(expr.high, values, text), expr.pos)
-    if isinstance(expr, Like):
-        return Like(bind_operand(expr.expr, values, text), bind_operand(expr.pattern, values, text),
-                    expr.insensitive, expr.escape, expr.pos)
-    if isinstance(expr, IsNull):
-        return IsNull(bind_operand(expr.expr, values, text), expr.pos)
-    if isinstance(expr, Truth):
-        return Truth(bind_operand(expr.expr, values, text), expr.pos)
-    raise AssertionError(f"unknown expression {expr!r}")
+                items_.append(value)
+        out = InList(bind_operand(expr.expr, values, text), tuple(items_), expr.pos)  # type: ignore[union-attr]
+    else:
+        new = [bind_operand(o, values, text) for o in operands]
+        if kind is Compare:
+            out = Compare(expr.op, new[0], new[1], expr.pos)  # type: ignore[union-attr]
+        elif kind is Between:
+            out = Between(new[0], new[1], new[2], expr.pos)  # type: ignore[union-attr]
+        elif kind is Like:
+            out = Like(new[0], new[1], expr.insensitive, expr.escape, expr.pos)  # type: ignore[union-attr]
+        else:
+            out = kind(new[0], expr.pos)  # type: ignore[call-arg]
+    if bound is not None:
+        bound.append(out)
+    return out
 
 
 def bind_count(op: Const | Param | None, values: Mapping[int | str, Any], clause: str, text: str | None,

@@ -14,9 +14,11 @@ from .aggregate import AggSpec, group_rows
 from .binder import FieldInfo, TableInfo, bind_count, check_expr, substitute
 from .explain import Trace, render
 from .ordering import SortSpec, sort_rows
-from .plan import Aggregate, Column, Expr, Field, SelectPlan, Star
+from .plan import Aggregate, And, Column, Expr, Field, SelectPlan, Star
 from .planner import Choice, choose
+from .positions import error
 from .predicates import Compiler, Pred, getter
+from .prefilter import compile_prefilter
 from .values import typed_key
 
 Row = dict[str, Any]
@@ -80,9 +82,11 @@ def prepare(plan: SelectPlan, table: TableInfo, text: str, static: bool) -> Prep
     outputs: list[Output] = []
     names = _unique([c.name for c in plan.columns if isinstance(c, Column)])
     it = iter(names)
-    for col in plan.columns:
+    column_output: dict[int, int] = {}  # SELECT-list position -> output index (``*`` has none)
+    for n, col in enumerate(plan.columns):
         if isinstance(col, Star):
             continue
+        column_output[n] = len(outputs)
         name = next(it)
         if isinstance(col.expr, Field):
             outputs.append(Output(name, field=table.field(col.expr, text)))
@@ -93,13 +97,11 @@ def prepare(plan: SelectPlan, table: TableInfo, text: str, static: bool) -> Prep
     order: list[tuple[Any, bool, bool]] = []
     for key in plan.order_by:
         if isinstance(key.expr, int):
-            target: Any = key.expr
+            target: Any = column_output[key.expr]
         elif isinstance(key.expr, Aggregate):
             target = _output_for(outputs, key.expr, table, text)
         elif plan.aggregated:
-            target = next(i for i, o in enumerate(outputs) if o.field is not None and o.field.path == key.expr.path) \
-                if any(o.field is not None and o.field.path == key.expr.path for o in outputs) else \
-                _hidden_group(outputs, table.field(key.expr, text))
+            target = _group_output(outputs, table.field(key.expr, text))
         else:
             target = table.field(key.expr, text)
         order.append((target, key.descending, key.nulls_first))
@@ -108,8 +110,6 @@ def prepare(plan: SelectPlan, table: TableInfo, text: str, static: bool) -> Prep
 
 
 def _agg(agg: Aggregate, name: str, table: TableInfo, text: str) -> AggSpec:
-    from .positions import error
-
     info = table.field(agg.arg, text) if agg.arg is not None else None
     label = agg.name.upper() if agg.arg is None else f"{agg.func.upper()}({agg.arg.name})"
     if agg.func in ("sum", "avg") and info is not None and info.types is not None \
@@ -119,17 +119,21 @@ def _agg(agg: Aggregate, name: str, table: TableInfo, text: str) -> AggSpec:
 
 
 def _output_for(outputs: list[Output], agg: Aggregate, table: TableInfo, text: str) -> int:
+    """The output computing ``agg`` (an ORDER BY aggregate), added as a hidden one when not selected."""
+    path = agg.arg.path if agg.arg is not None else None
     for i, o in enumerate(outputs):
-        if o.agg is not None and o.agg.func == agg.func and (
-                (o.agg.get is None and agg.arg is None) or (agg.arg is not None and o.agg.label.endswith(
-                    f"({agg.arg.name})"))):
+        if o.agg is not None and o.agg.func == agg.func and o.agg.path == path:
             return i
-    outputs.append(Output(f"__order_{len(outputs)}", agg=_agg(agg, f"__order_{len(outputs)}", table, text),
-                          hidden=True))
+    name = f"__order_{len(outputs)}"
+    outputs.append(Output(name, agg=_agg(agg, name, table, text), hidden=True))
     return len(outputs) - 1
 
 
-def _hidden_group(outputs: list[Output], info: FieldInfo) -> int:
+def _group_output(outputs: list[Output], info: FieldInfo) -> int:
+    """The output showing group column ``info`` (an ORDER BY key), added as a hidden one when not selected."""
+    for i, o in enumerate(outputs):
+        if o.field is not None and o.field.path == info.path:
+            return i
     outputs.append(Output(f"__order_{len(outputs)}", field=info, hidden=True))
     return len(outputs) - 1
 
@@ -148,16 +152,37 @@ class SelectRun:
         trace.statement, trace.table = "select", self.table.table
         plan = prep.plan
         if prep.static:
-            if prep._pred is None:
-                prep._pred = Compiler(self.table, self.text).compile(plan.where)
             self.where: Expr | None = plan.where
-            self.pred = prep._pred
         else:
-            self.where = substitute(plan.where, values, self.text)
-            check_expr(self.where, self.table, self.text)
-            self.pred = Compiler(self.table, self.text).compile(self.where)
+            bound: list[Expr] = []
+            self.where = substitute(plan.where, values, self.text, bound)
+            if bound:  # the rest was checked when the plan was prepared
+                check_expr(And(tuple(bound)), self.table, self.text)
+        self._pred: Pred | None = None
         self.limit = bind_count(plan.limit, values, "LIMIT", self.text)
         self.offset = bind_count(plan.offset, values, "OFFSET", self.text) or 0
+
+    @property
+    def pred(self) -> Pred:
+        """The compiled WHERE (once per prepared plan without parameters, else once per execution)."""
+        if self._pred is None:
+            prep = self.prep
+            if prep.static:
+                if prep._pred is None:
+                    prep._pred = Compiler(self.table, self.text).compile(self.where)
+                self._pred = prep._pred
+            else:
+                self._pred = Compiler(self.table, self.text).compile(self.where)
+        return self._pred
+
+    def prefilter(self) -> Callable[[bytes], bool] | None:
+        """The byte-level pre-filter of a scan (built once per prepared plan without parameters)."""
+        prep = self.prep
+        if prep.static:
+            if "prefilter" not in prep.extra:
+                prep.extra["prefilter"] = compile_prefilter(self.where, self.table)
+            return prep.extra["prefilter"]
+        return compile_prefilter(self.where, self.table)
 
     def access_tree(self) -> acc.Node | None:
         prep = self.prep
@@ -186,18 +211,30 @@ class SelectRun:
     def rows(self, choice: Choice) -> Iterator[Row]:
         """Rows that pass WHERE (and are not soft-deleted unless asked), from candidates or a scan."""
         pred, table, include_deleted = self.pred, self.table.table, self.include_deleted
-        if choice.candidates is not None:
-            read = self.trace.step("index read", choice.detail, len(choice.candidates), 0)
-            source: Iterator[Row] = scan.fetch(self.db, sorted(choice.candidates))
-            check_table = choice.by_id
-        else:
-            source, estimate, how = scan.table_rows(self.db, table, include_deleted)
-            read = self.trace.step("table scan", how, estimate, 0)
-            check_table = False
-        filt = self.trace.step("filter", render(self.where) or "(none)", None, 0)
+        condition = render(self.where) or "(none)"
         n_read = n_kept = 0
+        if choice.candidates is None:  # the scan yields live rows of the table only
+            stats = scan.ScanStats()
+            source, estimate, how = scan.table_rows(self.db, table, include_deleted, self.prefilter(), stats)
+            read = self.trace.step("table scan", how, estimate, 0)
+            filt = self.trace.step("filter", condition, None, 0)
+            try:
+                for row in source:
+                    if pred(row) is True:
+                        n_kept += 1
+                        yield row
+            finally:
+                source.close()  # type: ignore[attr-defined]
+                read["actual_rows"] = stats.seen
+                if stats.decoded != stats.seen:
+                    read["detail"] += f" ({stats.decoded:,} decoded)"
+                filt["actual_rows"] = n_kept
+            return
+        read = self.trace.step("index read", choice.detail, len(choice.candidates), 0)
+        filt = self.trace.step("filter", condition, None, 0)
+        check_table = choice.by_id
         try:
-            for row in source:
+            for row in scan.fetch(self.db, sorted(choice.candidates)):
                 n_read += 1
                 if check_table and row.get("entity_type") != table:
                     continue
@@ -249,7 +286,7 @@ class SelectRun:
         boundary: Any = ...
         walked = 0
         pairs = ordered_ids()
-        chunk_size = max(16, min(scan.CHUNK, need * 2))
+        chunk_size = min(scan.CHUNK, max(8, need * 2))
         done = False
         while not done:
             chunk = [p for _, p in zip(range(chunk_size), pairs, strict=False)]
@@ -328,10 +365,7 @@ class SelectRun:
         else:
             keys = [(getter(g.path), g.timestamp) for g in prep.group]
             rows = self.rows(choice)
-            if keys:
-                groups = group_rows(rows, keys)
-            else:
-                groups = {(): list(rows)}
+            groups = group_rows(rows, keys) if keys else {(): list(rows)}
             out = []
             for members in groups.values():
                 first = members[0] if members else {}
@@ -392,7 +426,7 @@ class SelectRun:
         counts: dict[bytes, int] = {}
         start = len(prefix)
         keys_read = 0
-        for key in fields.store.scan_keys("field_index", prefix, successor(prefix)):
+        for key in scan.index_keys(self.db, prefix, successor(prefix)):
             keys_read += 1
             id16 = key[-16:]
             if cands is not None and id16 not in cands:

@@ -60,7 +60,9 @@ class Filter:
                 reader = acc.Reader(self._db, self._table)
                 got = reader.collect(tree, CAP)
                 if got is None:
-                    bigger = self._db.index.count_table(self.table, include_deleted=True) // 3
+                    from .scan import table_count
+
+                    bigger = table_count(self._db, self.table) // 3
                     if bigger > CAP:
                         got = reader.collect(tree, bigger)
             self._candidates = None if got is None else got.ids

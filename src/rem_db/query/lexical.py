@@ -119,6 +119,42 @@ def placeholders(text: str) -> tuple[list[int], dict[str, int]]:
     return qmarks, named
 
 
+def rename_params(text: str) -> tuple[str, dict[str, str]]:
+    """Rename ``:name`` parameters to same-length neutral names (``:when`` -> ``:_0__``), because sqlglot
+    does not read a parameter named like a keyword (``:from``, ``:limit``). Returns the text and a map from
+    the new names back to the user's."""
+    names: dict[str, str] = {}
+    out: list[str] = []
+    done = 0
+    for m in _PARAMS.finditer(text):
+        token = m.group()
+        if token[0] != ":" or token == "::" or len(token) < 3:
+            continue
+        name = token[1:]
+        new = names.get(name)
+        if new is None:
+            code = _base36(len(names))
+            if len(code) + 1 > len(name):
+                continue  # too short to rename: left as it is
+            new = names[name] = ("_" + code).ljust(len(name), "_")
+        out.append(text[done:m.start() + 1])
+        out.append(new)
+        done = m.end()
+    if not names:
+        return text, {}
+    out.append(text[done:])
+    return "".join(out), {v: k for k, v in names.items()}
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = digits[n % 36]
+    while n >= 36:
+        n //= 36
+        out = digits[n % 36] + out
+    return out
+
+
 def first_unterminated(text: str) -> int:
     """Offset of a quoted string or identifier that is never closed, or -1."""
     for m in _SEMICOLON.finditer(text):

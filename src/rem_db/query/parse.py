@@ -10,7 +10,8 @@ from .positions import error
 from .rem_forms import parse_lookup, parse_search, parse_traverse
 from .sql import Counter, parse_select
 
-_WORD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)")
+# the first word, after whitespace and comments
+_WORD = re.compile(r"(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/)*([A-Za-z_][A-Za-z0-9_]*)", re.DOTALL)
 _FORMS = {"lookup": parse_lookup, "search": parse_search, "traverse": parse_traverse}
 EMPTY = "empty query: expected SELECT …, LOOKUP, SEARCH or TRAVERSE"
 

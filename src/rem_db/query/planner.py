@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import access as acc
+from . import scan
 from .binder import FieldInfo
 
 if TYPE_CHECKING:
@@ -48,14 +49,14 @@ def collect(run: SelectRun, tree: acc.Node | None, cap: float) -> acc.Collected 
     reader = acc.Reader(run.db, run.table)
     got = reader.collect(tree, cap)
     if got is None and cap == CAP:
-        bigger = run.db.index.count_table(run.table.table, include_deleted=True) // 3
+        bigger = scan.table_count(run.db, run.table.table) // 3
         if bigger > CAP:
             got = reader.collect(tree, bigger)
     return got
 
 
 def describe(got: acc.Collected) -> str:
-    text = " AND ".join(dict.fromkeys(leaf.detail for leaf in got.used))
+    text = got.detail
     if got.skipped:
         text += " (left to the filter: " + ", ".join(leaf.detail for leaf in got.skipped) + ")"
     return text

@@ -14,7 +14,8 @@ import contextlib
 import gc
 import itertools
 import threading
-from collections.abc import Iterable, Iterator
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -53,23 +54,84 @@ def gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
+def index_keys(db: Any, lower: bytes, upper: bytes) -> Iterator[bytes]:
+    """Field-index keys in ``[lower, upper)``, through RocksDB's native key iterator (several times cheaper
+    per key than a Python-driven cursor; for scans over every key of a field)."""
+    from rocksdict import ReadOptions
+
+    opts = ReadOptions()
+    opts.set_iterate_upper_bound(upper)
+    # a generator, so ``opts`` (which holds the upper bound) lives as long as the iterator
+    yield from db.index.store.cfs["field_index"].keys(from_key=lower, read_opt=opts)
+
+
 def fetch(db: Any, ids: Iterable[bytes]) -> Iterator[dict[str, Any]]:
     """The entities of ``ids`` (missing ones skipped), one multi-get per chunk."""
     return db._engine.iter_ids(iter(ids))
 
 
-def table_rows(db: Any, table: str, include_deleted: bool) -> tuple[Iterator[dict[str, Any]], int, str]:
+_counts: weakref.WeakKeyDictionary[Any, dict[tuple[str, bool], tuple[int, int]]] = weakref.WeakKeyDictionary()
+
+
+def _sequence(db: Any) -> int | None:
+    """RocksDB's latest sequence number: it moves with every write, so cached counts stay exact."""
+    try:
+        return int(db._engine.store._db.latest_sequence_number())
+    except Exception:  # a store without it: never cache
+        return None
+
+
+def table_count(db: Any, table: str, include_deleted: bool = True) -> int:
+    """Rows of a table (from its row list), cached until the next write to the database."""
+    seq = _sequence(db)
+    cache = _counts.setdefault(db, {})
+    hit = cache.get((table, include_deleted))
+    if seq is not None and hit is not None and hit[0] == seq:
+        return hit[1]
+    if include_deleted:
+        n = db.index.count_table(table, include_deleted=True)
+    else:
+        n = table_count(db, table, True) - len(deleted_ids(db, table))
+    if seq is not None:
+        cache[(table, include_deleted)] = (seq, n)
+    return n
+
+
+class ScanStats:
+    """What a scan read: rows of the table seen, and how many of them were decoded."""
+
+    __slots__ = ("decoded", "seen")
+
+    def __init__(self) -> None:
+        self.seen = self.decoded = 0
+
+
+def table_rows(db: Any, table: str, include_deleted: bool, prefilter: Callable[[bytes], bool] | None = None,
+               stats: ScanStats | None = None) -> tuple[Iterator[dict[str, Any]], int, str]:
     """Every row of ``table`` (live ones unless ``include_deleted``); also the table's row count (the
-    estimate) and how it is read."""
-    fields = db.index
-    everything = fields.count_table(table, include_deleted=True)
-    rows = everything if include_deleted else everything - len(deleted_ids(db, table))
+    estimate) and how it is read. ``prefilter`` (see :mod:`.prefilter`) may skip rows by their stored
+    bytes before they are decoded; ``stats`` counts what was read."""
+    everything = table_count(db, table, True)
+    rows = table_count(db, table, include_deleted)
     total = _entity_estimate(db)
+    stats = stats if stats is not None else ScanStats()
     if total and everything * 2 >= total:
-        seq = _sequential(db, table, include_deleted)
+        seq = _sequential(db, table, include_deleted, prefilter, stats)
         if seq is not None:
-            return seq, rows, "sequential pass over the tenant's entities"
-    return db._engine.rows(table, include_deleted), rows, "row list + multi-get in chunks"
+            how = "sequential" + (", byte pre-filter" if prefilter else "")
+            return seq, rows, how
+    return _counted(db._engine.rows(table, include_deleted), stats), rows, "row list, multi-get"
+
+
+def _counted(rows: Iterator[dict[str, Any]], stats: ScanStats) -> Iterator[dict[str, Any]]:
+    n = 0
+    try:
+        for row in rows:
+            n += 1
+            yield row
+    finally:
+        stats.seen += n
+        stats.decoded += n
 
 
 def deleted_ids(db: Any, table: str) -> set[bytes]:
@@ -84,7 +146,8 @@ def _entity_estimate(db: Any) -> int:
         return 0
 
 
-def _sequential(db: Any, table: str, include_deleted: bool) -> Iterator[dict[str, Any]] | None:
+def _sequential(db: Any, table: str, include_deleted: bool, prefilter: Callable[[bytes], bool] | None,
+                stats: ScanStats) -> Iterator[dict[str, Any]] | None:
     from rocksdict import ReadOptions
 
     engine = db._engine
@@ -99,15 +162,30 @@ def _sequential(db: Any, table: str, include_deleted: bool) -> Iterator[dict[str
     if not first.startswith(_HEAD):
         return None
     marker = _TYPE_KEY + orjson.dumps(table) + b","
-    end = _ID_END + len(marker)
 
     def rows() -> Iterator[dict[str, Any]]:
+        keep = opts  # noqa: F841 - the iterator's upper bound lives in ``opts``: keep it alive
         loads = orjson.loads
-        for raw in itertools.chain((first,), values):
-            head = raw[_ID_END:end]
-            if head == marker or not head.startswith(_TYPE_KEY):
-                row = loads(raw)
-                if row.get("entity_type") == table and (include_deleted or row.get("deleted_at") is None):
+        seen = decoded = 0
+        try:
+            for raw in itertools.chain((first,), values):
+                if raw.startswith(marker, _ID_END):
+                    seen += 1
+                    if prefilter is not None and not prefilter(raw):
+                        continue
+                    row = loads(raw)
+                elif raw.startswith(_TYPE_KEY, _ID_END):
+                    continue  # another table's row: not decoded
+                else:
+                    row = loads(raw)
+                    if row.get("entity_type") != table:
+                        continue
+                    seen += 1
+                decoded += 1
+                if include_deleted or row["deleted_at"] is None:
                     yield row
+        finally:
+            stats.seen += seen
+            stats.decoded += decoded
 
     return rows()

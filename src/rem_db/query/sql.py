@@ -26,8 +26,8 @@ from .plan import (
     Like,
     Not,
     Operand,
-    OrderKey,
     Or,
+    OrderKey,
     Param,
     SelectPlan,
     Star,
@@ -85,26 +85,31 @@ class Counter:
         self.qmark_offsets, self.named_offsets = lexical.placeholders(text)
         self.positional = 0
         self.named: list[str] = []
+        self.renamed: dict[str, str] = {}  # names sqlglot saw -> the user's names
+
+    def next_qmark_pos(self) -> int:
+        k = self.positional
+        return self.qmark_offsets[k] if k < len(self.qmark_offsets) else -1
 
     def qmark(self) -> Param:
         if self.named:
-            raise self._mixed()
+            raise self._mixed(self.next_qmark_pos())
         k = self.positional
         self.positional += 1
         pos = self.qmark_offsets[k] if k < len(self.qmark_offsets) else -1
         return Param(k, pos)
 
     def name(self, name: str) -> Param:
+        name = self.renamed.get(name, name)
         if self.positional:
-            raise self._mixed()
+            raise self._mixed(self.named_offsets.get(name, -1))
         if name.startswith("__rem_"):
             raise error(f"parameter name :{name} is reserved", self.text, self.named_offsets.get(name, -1))
         if name not in self.named:
             self.named.append(name)
         return Param(name, self.named_offsets.get(name, -1))
 
-    def _mixed(self) -> Exception:
-        pos = self.named_offsets[self.named[0]] if self.named else self.qmark_offsets[0]
+    def _mixed(self, pos: int) -> Exception:
         return error("a query uses either ? parameters or :name parameters, not both", self.text, pos)
 
 
@@ -126,6 +131,11 @@ class Converter:
     # -- positions -----------------------------------------------------------------------------------
     def pos(self, node: Any, keyword: str | None = None) -> int:
         """The offset of a node: its first token with a position, or ``keyword`` just before it."""
+        if isinstance(node, self.exp.Placeholder):
+            if node.this is None:
+                return self.counter.next_qmark_pos()
+            name = str(node.this)
+            return self.counter.named_offsets.get(self.counter.renamed.get(name, name), -1)
         first = -1
         for sub in node.walk():
             meta = sub.meta if sub._meta else None
@@ -191,6 +201,9 @@ class Converter:
         for key, value in node.args.items():
             if value and key not in _SELECT_CLAUSES:
                 label = _CLAUSE_NAMES.get(key, key.upper())
+                if key == "joins" and not any(value[0].args.get(k) for k in ("on", "using", "kind", "side")):
+                    raise self.fail("several tables in FROM are not supported (a query reads one table)",
+                                    value[0])
                 target = value[0] if isinstance(value, list) else value
                 kw = _KEYWORDS.get(key)
                 pos = self.pos(target, kw) if hasattr(target, "walk") else -1
@@ -220,8 +233,9 @@ class Converter:
             raise self.fail("several tables in FROM are not supported (one table, no joins)", source.expressions[0])
         table = source.this
         if not isinstance(table, exp.Table) or not isinstance(table.this, exp.Identifier):
-            what = "subquery" if isinstance(table, exp.Subquery | exp.Select) else "table function"
-            raise self.fail(f"{what} in FROM is not supported: name one table", table)
+            subquery = isinstance(table, exp.Subquery | exp.Select)
+            what = "subquery" if subquery else "table function"
+            raise self.fail(f"{what} in FROM is not supported: name one table", table, "(" if subquery else None)
         for key, value in table.args.items():
             if value and key not in ("this", "alias"):
                 label = "schema-qualified table name" if key in ("db", "catalog") else _CLAUSE_NAMES.get(
@@ -322,11 +336,11 @@ class Converter:
 
                 value = node.this.this
                 if ts_micros(value) is None:
-                    raise self.fail(f"{kind} literal {value!r} is not an ISO-8601 date or timestamp", node.this)
+                    label = "DATE" if kind == "DATE" else "TIMESTAMP"
+                    raise self.fail(f"{label} literal {value!r} is not an ISO-8601 date or timestamp", node.this)
                 return Const(value, self.pos(node.this))
         if self._is_aggregate(node):
-            raise self.fail(f"aggregate {self.aggregate(node).name.upper()} is not allowed here (WHERE "
-                            f"filters rows before grouping)", node, node.key)
+            raise self._aggregate_in_where(node)
         raise self.unsupported(node)
 
     def _literal(self, node: Any) -> Any:
@@ -384,16 +398,17 @@ class Converter:
             negated = self.args(node, {"this", "expression"})
             if isinstance(node.expression, exp.Null):
                 return self._negated(IsNull(self.operand(node.this), self.pos(node)), negated)
-            raise self.fail(f"IS {node.expression.sql().upper()} is not supported: use = TRUE / = FALSE or "
-                            f"IS [NOT] NULL", node.expression)
+            left = self.pos(node.this)
+            found = self.text.lower().find("is", left) if left >= 0 else -1
+            raise error(f"IS {node.expression.sql().upper()} is not supported: use = TRUE / = FALSE or "
+                        f"IS [NOT] NULL", self.text, found)
         if isinstance(node, exp.Column | exp.Dot | exp.Boolean | exp.Null | exp.Placeholder):
             operand = self.operand(node)
             return Truth(operand, operand.pos)
         if isinstance(node, exp.Literal):
             raise self.fail(f"constant {node.sql()} is not a condition", node)
         if self._is_aggregate(node):
-            raise self.fail(f"aggregate {self.aggregate(node).name.upper()} is not allowed in WHERE (it filters "
-                            f"rows before grouping; HAVING is not supported)", node, node.key)
+            raise self._aggregate_in_where(node)
         raise self.unsupported(node, " in WHERE")
 
     @staticmethod
@@ -468,6 +483,10 @@ class Converter:
     def _is_aggregate(self, node: Any) -> bool:
         exp = self.exp
         return isinstance(node, exp.Count | exp.Sum | exp.Avg | exp.Min | exp.Max)
+
+    def _aggregate_in_where(self, node: Any) -> Exception:
+        return self.fail(f"aggregate {self.aggregate(node).name.upper()} is not allowed in WHERE (it filters rows "
+                         f"before grouping; HAVING is not supported)", node, node.key)
 
     def aggregate(self, node: Any) -> Aggregate:
         exp = self.exp
@@ -561,9 +580,15 @@ class Converter:
         return tuple(keys)
 
     def _count(self, node: Any, clause: str) -> Const | Param:
+        exp = self.exp
         for key, value in node.args.items():
             if value and key != "expression":
                 raise self.fail(f"{clause} {key.upper()} is not supported", node, clause.lower())
+        if not isinstance(node.expression, exp.Literal | exp.Neg | exp.Placeholder | exp.Paren):
+            found = self.text.lower().rfind(clause.lower())
+            shown = node.expression.sql(dialect="duckdb")
+            hint = ": leave it out" if shown.upper() == "ALL" else ""
+            raise error(f"{clause} must be a non-negative integer, got {shown}{hint}", self.text, found)
         value = self.operand(node.expression)
         if isinstance(value, Param):
             return value
@@ -631,7 +656,8 @@ def _parse_one(parsed_text: str, user_text: str, shift: int) -> Any:
 
 def parse_select(text: str, counter: Counter, start: int = 0) -> SelectPlan:
     """Parse a SELECT statement that starts at offset ``start`` of ``text``."""
-    body = " " * start + text[start:]
+    body, renamed = lexical.rename_params(" " * start + text[start:])
+    counter.renamed.update(renamed)
     compacted, lists = lexical.compact(body)
     tree = _parse_one(compacted, text, 0)
     try:
@@ -645,6 +671,8 @@ def parse_where(text: str, start: int, end: int, counter: Counter, table: str | 
     fragment = text[start:end]
     if not fragment.strip():
         raise error("WHERE needs a condition", text, start)
+    fragment, renamed = lexical.rename_params(fragment)
+    counter.renamed.update(renamed)
     compacted, lists = lexical.compact(fragment)
     shift = start - len(WHERE_PREFIX)
     tree = _parse_one(WHERE_PREFIX + compacted, text, shift)
