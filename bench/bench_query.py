@@ -119,11 +119,10 @@ def run_once(db: Database, con: Any, brands: list[str], rng: random.Random) -> d
     pair("scan_like", SCAN_LIKE, [["%model 12345.%"] for _ in range(3)], same_count)
 
     engine = db._queries()
-    misses, hits = [], []
-    for _ in range(200):
-        text = PLAN + f" OFFSET {next(_texts)}"  # a new text: parsed, checked and planned from scratch
-        misses.append(timed(lambda text=text: db.query(text, ["x", 1]))[0])
-        hits.append(timed(lambda text=text: db.query(text, ["x", 1]))[0])
+    texts = [PLAN + f" OFFSET {next(_texts)}" for _ in range(200)]  # new texts: parsed, checked, planned
+    misses = [timed(lambda text=text: db.query(text, ["x", 1]))[0] for text in texts]
+    hits = [timed(lambda text=text, i=i: db.query(text, [f"brand-{i}", i]))[0] for _ in range(5)
+            for i, text in enumerate(texts)]  # the same texts again, with other parameter values
     lookups = [timed(lambda: engine.parse(PLAN))[0] for _ in range(2000)]
     empty = [timed(lambda: db.query(EMPTY, ["no-such-brand", 1]))[0] for _ in range(2000)]
     out["empty"] = (p50(empty), p50([timed(lambda: con.execute(EMPTY, ["no-such-brand", 1]).fetchall())[0]

@@ -121,6 +121,14 @@ def test_boolean_ranges_on_an_indexed_field(db: Database) -> None:
     assert [r["n"] for r in db.query("SELECT n FROM flags ORDER BY lit DESC, n LIMIT 3")] == [1, 2, 3]
 
 
+def test_entity_type_is_answered_by_the_table_name(shop: Database) -> None:
+    other = shop.explain("SELECT sku FROM items WHERE entity_type = 'notes' AND note IS NULL")
+    assert other["access"] == "index" and other["steps"][0]["estimated_rows"] == 0 and other["rows_returned"] == 0
+    assert shop.query("SELECT COUNT(*) AS n FROM items WHERE entity_type IN ('a', 'b')") == [{"n": 0}]
+    assert shop.explain("SELECT sku FROM items WHERE entity_type = 'items'")["access"] == "scan"
+    assert shop.query("SELECT COUNT(*) AS n FROM items WHERE entity_type = 'items'") == [{"n": 12}]
+
+
 def test_order_by_indexed_field_with_limit_stops_early(shop: Database) -> None:
     text = "SELECT sku FROM items ORDER BY price DESC LIMIT 2"
     plan = shop.explain(text)

@@ -95,6 +95,9 @@ def _leaf(expr: Expr, table: TableInfo) -> Node | None:
             return None
         info = table.field(left)
         value = right.value
+        if info.path == ("entity_type",) and op == "=":  # every row of the table has the table's name
+            return None if value == table.table else Leaf("entity_type", "ids", f"entity_type = {describe(value)}",
+                                                          True, 0)
         if info.path == ("id",) and op == "=":  # ids are global: the fetched row's table is checked
             found = _id_bytes(value)
             return Leaf("id", "ids", f"id = {describe(value)}", False, 0, ids=(found,) if found else ())
@@ -116,6 +119,8 @@ def _leaf(expr: Expr, table: TableInfo) -> Node | None:
         if info.path == ("id",):
             ids = tuple(dict.fromkeys(b for b in (_id_bytes(v) for v in values) if b))
             return Leaf("id", "ids", detail, False, 0, ids=ids)
+        if info.path == ("entity_type",):
+            return None if table.table in values else Leaf("entity_type", "ids", detail, True, 0)
         if not _indexable(info) or any(isinstance(v, list | dict | tuple) for v in values):
             return None
         return Leaf(info.name, "eq", detail, _exact(info, *values), 1, values=values)

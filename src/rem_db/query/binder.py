@@ -277,6 +277,8 @@ def param_values(parsed: Parsed, params: Any) -> dict[int | str, Any]:
     """Check ``params`` against the parameters the query uses; returns key -> raw value."""
     text = parsed.text
     if parsed.positional:
+        if (params.__class__ is list or params.__class__ is tuple) and len(params) == parsed.positional:
+            return dict(enumerate(params))  # the common case, without the ABC checks below
         if params is None or isinstance(params, str | bytes | Mapping) or not isinstance(params, Sequence):
             got = "none" if params is None else type(params).__name__
             raise error(f"the query has {parsed.positional} ? parameter(s): pass their values as a list "
@@ -305,7 +307,10 @@ def param_values(parsed: Parsed, params: Any) -> dict[int | str, Any]:
 
 def plain_value(value: Any, label: str, text: str | None, pos: int, allow_list: bool = False) -> Any:
     """A parameter value as a JSON scalar (dates -> ISO text, UUIDs -> text, enums -> their value)."""
-    if value is None or isinstance(value, bool | str):
+    cls = value.__class__
+    if value is None or cls is str or cls is bool or cls is int:
+        return value
+    if isinstance(value, bool | str):
         return value
     if isinstance(value, int):
         return int(value)
@@ -336,7 +341,11 @@ def plain_value(value: Any, label: str, text: str | None, pos: int, allow_list: 
 
 def bind_operand(op: Any, values: Mapping[int | str, Any], text: str | None, allow_list: bool = False) -> Any:
     if type(op) is Param:
-        return Const(plain_value(values[op.key], op.label, text, op.pos, allow_list), op.pos)
+        value = values[op.key]
+        cls = value.__class__
+        if not (value is None or cls is str or cls is bool or cls is int):  # the common cases need no work
+            value = plain_value(value, op.label, text, op.pos, allow_list)
+        return Const(value, op.pos)
     return op
 
 
@@ -359,16 +368,31 @@ def substitute(expr: Expr | None, values: Mapping[int | str, Any], text: str | N
     if expr is None:
         return None
     kind = type(expr)
-    if kind is And or kind is Or:
-        items = tuple(substitute(e, values, text, bound) for e in expr.items)  # type: ignore[union-attr]
-        if all(a is b for a, b in zip(items, expr.items, strict=True)):  # type: ignore[union-attr]
+    if kind is Compare:  # the most common condition, handled without the generic machinery below
+        left, right = expr.left, expr.right  # type: ignore[union-attr]
+        lp, rp = type(left) is Param, type(right) is Param
+        if not (lp or rp):
             return expr
-        return kind(items)  # type: ignore[arg-type]
+        out = Compare(expr.op, bind_operand(left, values, text) if lp else left,  # type: ignore[union-attr]
+                      bind_operand(right, values, text) if rp else right, expr.pos)  # type: ignore[union-attr]
+        if bound is not None:
+            bound.append(out)
+        return out
+    if kind is And or kind is Or:
+        old = expr.items  # type: ignore[union-attr]
+        items = [substitute(e, values, text, bound) for e in old]
+        for a, b in zip(items, old, strict=True):
+            if a is not b:
+                return kind(tuple(items))  # type: ignore[arg-type]
+        return expr
     if kind is Not:
         item = substitute(expr.item, values, text, bound)  # type: ignore[union-attr]
         return expr if item is expr.item else Not(item)  # type: ignore[arg-type, union-attr]
     operands = _OPERANDS[kind](expr)
-    if not any(type(o) is Param for o in operands):
+    for o in operands:
+        if type(o) is Param:
+            break
+    else:
         return expr
     out: Expr
     if kind is InList:

@@ -49,6 +49,7 @@ class PreparedSelect:
     group: list[FieldInfo]
     order: list[tuple[Any, bool, bool]]  # (FieldInfo | output index, descending, nulls_first)
     static: bool  # no parameters: predicate and access tree are built once
+    aggregated: bool = False
     _pred: Pred | None = None
     _access: Any = None
     _analyzed: bool = False
@@ -106,7 +107,7 @@ def prepare(plan: SelectPlan, table: TableInfo, text: str, static: bool) -> Prep
             target = table.field(key.expr, text)
         order.append((target, key.descending, key.nulls_first))
     star = any(isinstance(c, Star) for c in plan.columns)
-    return PreparedSelect(plan, table, text, star, outputs, group, order, static)
+    return PreparedSelect(plan, table, text, star, outputs, group, order, static, plan.aggregated)
 
 
 def _agg(agg: Aggregate, name: str, table: TableInfo, text: str) -> AggSpec:
@@ -201,7 +202,7 @@ class SelectRun:
         with scan.gc_paused():
             choice = choose(self)
             self.trace.access = choice.mode
-            if self.prep.plan.aggregated:
+            if self.prep.aggregated:
                 return self._aggregate(choice)
             if choice.mode == "index-order":
                 return self._ordered(choice)
@@ -211,7 +212,10 @@ class SelectRun:
     def rows(self, choice: Choice) -> Iterator[Row]:
         """Rows that pass WHERE (and are not soft-deleted unless asked), from candidates or a scan."""
         pred, table, include_deleted = self.pred, self.table.table, self.include_deleted
-        condition = render(self.where) or "(none)"
+        where = self.where
+
+        def condition() -> str:
+            return render(where) or "(none)"
         n_read = n_kept = 0
         if choice.candidates is None:  # the scan yields live rows of the table only
             stats = scan.ScanStats()
@@ -227,7 +231,7 @@ class SelectRun:
                 source.close()  # type: ignore[attr-defined]
                 read["actual_rows"] = stats.seen
                 if stats.decoded != stats.seen:
-                    read["detail"] += f" ({stats.decoded:,} decoded)"
+                    read["detail"] = f"{how} ({stats.decoded:,} decoded)"
                 filt["actual_rows"] = n_kept
             return
         read = self.trace.step("index read", choice.detail, len(choice.candidates), 0)
@@ -253,7 +257,7 @@ class SelectRun:
         if prep.order:
             rows = list(self.rows(choice))
             sort_rows(rows, self._row_specs())
-            self.trace.step("sort", self._order_text(), None, len(rows))
+            self.trace.step("sort", self._order_text, None, len(rows))
         else:
             rows = []
             for row in self.rows(choice):
@@ -281,7 +285,7 @@ class SelectRun:
 
         walk = self.trace.step("index order", f"{name} {'DESC' if first_desc else 'ASC'}"
                                f"{' NULLS FIRST' if nulls_first else ''}, stop after {need} rows", need, 0)
-        filt = self.trace.step("filter", render(self.where) or "(none)", None, 0)
+        filt = self.trace.step("filter", lambda: render(self.where) or "(none)", None, 0)
         out: list[Row] = []
         boundary: Any = ...
         walked = 0
@@ -376,7 +380,7 @@ class SelectRun:
                     else:
                         result[o.name] = o.get(first)
                 out.append(result)
-            self.trace.step("aggregate", self._group_text(), None, len(out))
+            self.trace.step("aggregate", self._group_text, None, len(out))
         return self._finish_aggregate(out)
 
     def _group_text(self) -> str:
@@ -394,7 +398,7 @@ class SelectRun:
                       bool(o.agg and o.agg.timestamp and o.agg.func in ("min", "max")))
                 specs.append(SortSpec(_key_getter(o.name), ts, desc, nulls_first))
             sort_rows(out, specs)
-            self.trace.step("sort", self._order_text(), None, len(out))
+            self.trace.step("sort", self._order_text, None, len(out))
         start = self.offset
         end = None if self.limit is None else start + self.limit
         if start or end is not None:

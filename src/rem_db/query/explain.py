@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .plan import And, Between, Compare, Const, Expr, Field, InList, IsNull, Like, Not, Operand, Or, Param, Truth
@@ -22,14 +23,18 @@ class Trace:
         self.steps: list[dict[str, Any]] = []
         self.started = time.perf_counter()
 
-    def step(self, operation: str, detail: str = "", estimated: int | None = None,
+    def step(self, operation: str, detail: str | Callable[[], str] = "", estimated: int | None = None,
              actual: int | None = None) -> dict[str, Any]:
+        """Record a step; ``detail`` may be a callable, rendered only if the trace is shown."""
         entry = {"step": len(self.steps) + 1, "operation": operation, "detail": detail,
                  "estimated_rows": estimated, "actual_rows": actual}
         self.steps.append(entry)
         return entry
 
     def result(self, rows: int) -> dict[str, Any]:
+        for entry in self.steps:
+            if callable(entry["detail"]):
+                entry["detail"] = entry["detail"]()
         first = self.steps[0] if self.steps else {}
         return {
             "query": self.query,

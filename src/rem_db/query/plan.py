@@ -4,6 +4,9 @@ The parsers (:mod:`.sql` for SQL, :mod:`.rem_forms` for LOOKUP / SEARCH / TRAVER
 from text; :mod:`.binder` checks them against a table's schema and binds parameters; the planner and
 executor run them. Every node keeps ``pos``, the character offset in the query text it came from, so
 errors can name the line and column.
+
+Treat every node as immutable. Condition nodes are plain slotted dataclasses rather than frozen ones only
+because binding parameters builds some per execution, and frozen ones cost three times as much to create.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ class Field:
         return ".".join(self.path)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Const:
     """A literal value (string, number, boolean or NULL; a tuple for an expanded list parameter)."""
 
@@ -51,7 +54,7 @@ Operand = Field | Const | Param
 # -- predicates --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Compare:
     op: str  # = != < <= > >=
     left: Operand
@@ -59,14 +62,14 @@ class Compare:
     pos: int = -1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class InList:
     expr: Operand
     items: tuple[Operand, ...]
     pos: int = -1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Between:
     expr: Operand
     low: Operand
@@ -74,7 +77,7 @@ class Between:
     pos: int = -1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Like:
     expr: Operand
     pattern: Operand
@@ -83,13 +86,13 @@ class Like:
     pos: int = -1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class IsNull:
     expr: Operand
     pos: int = -1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Truth:
     """A bare boolean operand used as a condition (``WHERE active``, ``WHERE TRUE``)."""
 
@@ -97,17 +100,17 @@ class Truth:
     pos: int = -1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class And:
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Or:
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Not:
     item: Expr
 

@@ -80,7 +80,7 @@ def _count_only(run: SelectRun) -> bool:
 
 def _order_field(run: SelectRun) -> FieldInfo | None:
     prep = run.prep
-    if not prep.order or run.limit is None or prep.plan.aggregated:
+    if not prep.order or run.limit is None or prep.aggregated:
         return None
     target = prep.order[0][0]
     if isinstance(target, int):
@@ -94,7 +94,7 @@ def _order_field(run: SelectRun) -> FieldInfo | None:
 
 def choose(run: SelectRun) -> Choice:
     tree = run.access_tree()
-    if run.prep.plan.aggregated and _count_only(run):
+    if run.prep.aggregated and _count_only(run):
         if run.where is None:
             return Choice("index-count" if run.prep.group else "count-table")
         if tree is not None and tree.exact:

@@ -166,24 +166,28 @@ def _sequential(db: Any, table: str, include_deleted: bool, prefilter: Callable[
     def rows() -> Iterator[dict[str, Any]]:
         keep = opts  # noqa: F841 - the iterator's upper bound lives in ``opts``: keep it alive
         loads = orjson.loads
+        source = itertools.chain((first,), values)
         seen = decoded = 0
+        size = 8  # chunks grow to CHUNK: a LIMIT stops the scan early without reading a whole chunk
         try:
-            for raw in itertools.chain((first,), values):
-                if raw.startswith(marker, _ID_END):
-                    seen += 1
-                    if prefilter is not None and not prefilter(raw):
-                        continue
-                    row = loads(raw)
-                elif raw.startswith(_TYPE_KEY, _ID_END):
-                    continue  # another table's row: not decoded
-                else:
-                    row = loads(raw)
-                    if row.get("entity_type") != table:
-                        continue
-                    seen += 1
-                decoded += 1
-                if include_deleted or row["deleted_at"] is None:
-                    yield row
+            while True:  # in chunks: list comprehensions do the per-row tests with little interpreter work
+                chunk = list(itertools.islice(source, size))
+                size = min(CHUNK, size * 2)
+                if not chunk:
+                    return
+                mine = [raw for raw in chunk if raw.startswith(marker, _ID_END)]
+                odd: list[dict[str, Any]] = []
+                if len(mine) != len(chunk):  # other tables' rows are skipped undecoded; others are checked
+                    odd = [row for row in map(loads, (raw for raw in chunk if not raw.startswith(marker, _ID_END)
+                                                      and not raw.startswith(_TYPE_KEY, _ID_END)))
+                           if row.get("entity_type") == table]
+                seen += len(mine) + len(odd)
+                if prefilter is not None:
+                    mine = [raw for raw in mine if prefilter(raw)]
+                decoded += len(mine) + len(odd)
+                for row in itertools.chain(map(loads, mine), odd):
+                    if include_deleted or row["deleted_at"] is None:
+                        yield row
         finally:
             stats.seen += seen
             stats.decoded += decoded
