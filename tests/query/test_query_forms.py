@@ -108,6 +108,8 @@ def test_traverse_walks_the_graph(db: Database) -> None:
     assert [(r["name"], r["_depth"]) for r in deep] == [("b", 1), ("c", 2), ("d", 3)]
     typed = db.query("TRAVERSE FROM ? DEPTH 3 TYPE 'knows'", [ids["a"]])
     assert [r["name"] for r in typed] == ["b", "c"]
+    several = db.query("TRAVERSE FROM 'a' DEPTH 3 TYPE 'knows', ?", ["likes"])
+    assert [r["name"] for r in several] == ["b", "c", "d"]
     back = db.query("traverse from 'a' direction in")
     assert [r["name"] for r in back] == ["e"]
     both = db.query("TRAVERSE FROM 'a' DIRECTION both DEPTH 1")

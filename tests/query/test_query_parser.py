@@ -162,6 +162,9 @@ def test_traverse_grammar() -> None:
                                                                                         "is_a")
     any_order = parse("traverse from 'a' type 'knows' limit 5 direction IN depth 2").statement
     assert (any_order.direction, any_order.depth.value, any_order.limit.value) == ("in", 2, 5)
+    listed = parse("TRAVERSE FROM 'x' TYPE 'a', 'b:c' DEPTH 2").statement
+    assert listed.rel_type.value == "a" and [t.value for t in listed.more_types] == ["b:c"]
+    assert listed.depth.value == 2
     default = parse("TRAVERSE FROM 'x'").statement
     assert default.depth is None and default.direction == "out" and default.rel_type is None
     assert isinstance(parse("TRAVERSE FROM ? DEPTH ?").statement.depth, Param)

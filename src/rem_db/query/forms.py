@@ -76,6 +76,8 @@ def run_traverse(db: Any, plan: TraversePlan, parsed: Parsed, values: Mapping[in
         raw = values[plan.depth.key] if isinstance(plan.depth, Param) else plan.depth.value
         depth = check_depth(raw, text, plan.depth.pos)
     rel = _value(plan.rel_type, values, text, "TYPE") if plan.rel_type is not None else None
+    if plan.more_types:
+        rel = [rel, *(_value(t, values, text, "TYPE") for t in plan.more_types)]
     limit = bind_count(plan.limit, values, "LIMIT", text, minimum=1)
     assert plan.direction in DIRECTIONS and 1 <= depth <= MAX_DEPTH
     traverse = getattr(db, "traverse", None)

@@ -202,6 +202,7 @@ class TraversePlan:
     direction: str = "out"
     rel_type: Const | Param | None = None
     limit: Const | Param | None = None
+    more_types: tuple[Const | Param, ...] = ()  # TYPE 'a', 'b': the types after the first
 
 
 @dataclass(frozen=True, slots=True)

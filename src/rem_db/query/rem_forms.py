@@ -2,7 +2,7 @@
 
     LOOKUP 'k1' [, 'k2' …]
     SEARCH 'text' [IN table] [WHERE condition] [LIMIT n]
-    TRAVERSE FROM 'id or key' [DEPTH n] [DIRECTION out|in|both] [TYPE 'rel'] [LIMIT n]
+    TRAVERSE FROM 'id or key' [DEPTH n] [DIRECTION out|in|both] [TYPE 'rel'[, 'rel2' ...]] [LIMIT n]
 
 Strings are single-quoted, a quote inside is doubled (``'it''s'``); they may hold anything (`` IN ``,
 commas, ``WHERE``). Every value may be a parameter (``?`` or ``:name``). The SEARCH condition is SQL and
@@ -189,6 +189,7 @@ def parse_traverse(text: str, start: int, counter: Counter) -> TraversePlan:
     seen: set[str] = set()
     depth: Const | Param | None = None
     rel: Const | Param | None = None
+    more: list[Const | Param] = []
     limit: Const | Param | None = None
     direction = "out"
     while True:
@@ -211,6 +212,9 @@ def parse_traverse(text: str, start: int, counter: Counter) -> TraversePlan:
                 check_limit(limit.value, text, limit.pos)
         elif option == "type":
             rel = toks.value("the relationship type")
+            while toks.peek().kind == "other" and toks.peek().value == ",":
+                toks.next()
+                more.append(toks.value("a relationship type after ','"))
         else:
             word = toks.next()
             value = word.value.lower() if word.kind == "word" else (
@@ -218,4 +222,4 @@ def parse_traverse(text: str, start: int, counter: Counter) -> TraversePlan:
             if value not in DIRECTIONS:
                 raise toks.fail("DIRECTION must be out, in or both", word)
             direction = value
-    return TraversePlan(begin, depth, direction, rel, limit)
+    return TraversePlan(begin, depth, direction, rel, limit, tuple(more))
