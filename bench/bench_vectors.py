@@ -165,11 +165,6 @@ def bench_search(n: int, runs: int, ef: int, keep: Path | None) -> None:
             recalls.append(len(got & {ids[i] for i in exact}) / 10)
         lat_runs.append(statistics.median(lat) * 1e3)
         flt = []
-        try:
-            import rem_db.query.filters  # noqa: F401 - the where= pre-filter needs the query engine
-        except ImportError:
-            flt_runs.append(float("nan"))
-            continue
         for n_q, q in enumerate(queries[:100]):
             t0 = time.perf_counter()
             hits = db.search_vector(q, "docs", top_k=10, where=f"category = 'c{n_q % 10}'")

@@ -112,3 +112,20 @@ def test_read_only_handle_searches(tmp_path: Path) -> None:
 def test_schemas_table_is_searchable_by_description(db: Database) -> None:
     hits = db.search("message content, roles and tool calls", schema="schemas", top_k=1)
     assert hits[0][0]["name"] == "messages"
+
+
+def test_where_is_a_pre_filter(tmp_path: Path) -> None:
+    with Database(tmp_path / "db") as db:
+        db.register_schema(NOTES)
+        rows = [{"key": f"b{n}", "body": f"volcano eruption report {n}", "topic": "geo"} for n in range(45)]
+        rows += [{"key": f"a{n}", "body": f"bread recipe {n}", "topic": "food"} for n in range(5)]
+        db.insert_batch("notes", rows)
+        # the nearest rows are all "geo"; the filter still yields every matching row, best first
+        hits = db.search("volcano eruption", schema="notes", top_k=5, where="topic = 'food'")
+        assert sorted(e["key"] for e, _ in hits) == [f"a{n}" for n in range(5)]
+        assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+        unindexed = db.search("volcano", schema="notes", top_k=3, where="key LIKE 'a%' AND body LIKE '%recipe 1%'")
+        assert [e["key"] for e, _ in unindexed] == ["a1"]
+        bound = db.search("bread", schema="notes", top_k=10, where="topic = ?", params=["food"])
+        assert len(bound) == 5
+        assert db.search("bread", schema="notes", where="topic = 'none'") == []

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..embeddings.base import provider_for
 from ..errors import QueryError
+from ..query.filters import compile_filter
 from .hnsw import HnswIndex
 
 if TYPE_CHECKING:
@@ -47,10 +48,6 @@ class Candidates:
 def _where_filter(db: Database, table: str, where: str | None, params: Any) -> Any:
     if not where:
         return None
-    try:
-        from ..query.filters import compile_filter
-    except ImportError:
-        raise QueryError("search with a where filter needs the query engine, which is not in this build") from None
     return compile_filter(db, table, where, params)
 
 

@@ -157,16 +157,6 @@ class VectorIndexes:
             handle.index.seq = max(handle.index.seq, seq)
             handle.dirty = True
 
-    def ready_index(self, table: str, spec: str, dimensions: int) -> tuple[IndexHandle, HnswIndex]:
-        """Wait for the index to load, apply pending changes, return it (caller then holds no lock)."""
-        handle = self.handle(table, spec, dimensions)
-        handle.ready.wait()
-        if handle.error is not None:
-            raise handle.error
-        with handle.lock:
-            self._apply_pending(handle)
-            return handle, handle.index
-
     def search(self, table: str, spec: str, dimensions: int,
                run: Callable[[HnswIndex], list[tuple[bytes, float]]]) -> list[tuple[bytes, float]]:
         handle = self.handle(table, spec, dimensions)
