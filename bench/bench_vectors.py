@@ -47,7 +47,7 @@ def bench_embed(runs: int) -> None:
     from tokenizers import Tokenizer
 
     from rem_db.embeddings.base import provider_for
-    from rem_db.embeddings.local import model_dir
+    from rem_db.embeddings.local import LocalMiniLM, model_dir
 
     texts = sixty_token_texts(640)
     tok = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
@@ -62,9 +62,16 @@ def bench_embed(runs: int) -> None:
         for start in range(0, len(texts), 64):
             provider.embed_batch(texts[start:start + 64])
         rates.append(len(texts) / (time.perf_counter() - t0))
-    print(f"local embedding ({getattr(provider, 'precision', '?')}): 640 texts, mean {mean_tokens:.0f} tokens, "
-          f"batch 64: median {statistics.median(rates):.0f} texts/s  (bar >= 200)  runs: "
-          + ", ".join(f"{r:.0f}" for r in rates))
+    precision = getattr(provider, "precision", "?")
+    print(f"local embedding ({precision}, {os.environ.get('P8_EMBEDDING_THREADS') or os.cpu_count()} threads): "
+          f"640 texts, mean {mean_tokens:.0f} tokens, batch 64: median {statistics.median(rates):.0f} texts/s  "
+          "(bar >= 200)  runs: " + ", ".join(f"{r:.0f}" for r in rates))
+    if precision == "int8":
+        fast = np.vstack([provider.embed_batch(texts[start:start + 64]) for start in range(0, len(texts), 64)])
+        exact = LocalMiniLM(precision="fp32").embed_batch(texts)
+        cosines = (fast * exact).sum(axis=1)
+        print(f"  int8 vs exact fp32 on the same texts: min cosine {cosines.min():.4f}, mean {cosines.mean():.4f} "
+              "(bar >= 0.98)")
 
 
 def bench_insert(runs: int) -> None:

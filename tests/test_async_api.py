@@ -43,6 +43,8 @@ def test_async_database_mirrors_the_sync_api(db_path: Path) -> None:
             await adb.add_schema_from_template("plants", "entities")
             assert await adb.remove_schema("plants") == 0
             assert isinstance(adb.sync, Database)
+            summary = await adb.export("products", db_path.parent / "out" / "products.jsonl")
+            assert summary["rows"] == 2 and (db_path.parent / "out" / "products.jsonl").read_text().count("\n") == 2
 
     asyncio.run(main())
     with Database(db_path) as db:  # closed on exit, data persisted

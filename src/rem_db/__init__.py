@@ -8,6 +8,7 @@ from .errors import (
     DatabaseError,
     EmbeddingError,
     EncryptionError,
+    IngestError,
     LockedError,
     NotFoundError,
     QueryError,
@@ -32,7 +33,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'rem_db' has no attribute {name!r}")
 
 __all__ = [
-    "AsyncDatabase", "ConfigError", "Database", "DatabaseError", "EmbeddingError", "EncryptionError", "LockedError",
-    "NotFoundError", "QueryError", "ReadOnlyError", "SchemaError", "StorageError", "ValidationError",
+    "AsyncDatabase", "ConfigError", "Database", "DatabaseError", "EmbeddingError", "EncryptionError", "IngestError",
+    "LockedError", "NotFoundError", "QueryError", "ReadOnlyError", "SchemaError", "StorageError", "ValidationError",
     "__version__",
 ]

@@ -16,7 +16,7 @@ _MIRRORED = (
     "lookup_batch", "stats", "wait_idle", "close",
     "add_edge", "add_edges", "remove_edge", "edges", "traverse", "shortest_path", "neighbors_batch",
     "search", "search_vector", "rebuild_index",
-    "query", "explain",
+    "query", "explain", "ingest", "export",
 )
 
 

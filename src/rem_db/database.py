@@ -296,6 +296,24 @@ class Database:
             engine = self._query_engine = QueryEngine(self)
         return engine
 
+    # -- export (SPEC §8; rem_db/export, docs/export.md) ----------------------------------------------
+    def export(self, table: str | None = None, output: str | os.PathLike[str] | None = None,
+               format: str | None = None, where: str | None = None, include_deleted: bool = False,
+               with_embeddings: bool = False, all_tables: bool = False, params: Any = None,
+               progress: Callable[[str, int, int | None], None] | None = None) -> dict[str, Any]:
+        """Write ``table`` to the file ``output`` as Parquet (zstd), CSV or JSON Lines (``format``, else
+        from the extension), with typed columns: system fields first, then the schema's fields; vectors as
+        ``fixed_size_list<float32>`` with ``with_embeddings``. ``where`` (SQL condition, ``params`` bound)
+        filters the rows. ``all_tables=True`` writes every table with rows to ``output/<table>.<ext>`` plus
+        ``manifest.json``. Missing directories are created; files are written whole or not at all.
+        ``progress(table, rows_done, rows_expected_or_None)`` is called after each chunk. Returns a summary
+        (``rows``, ``path``, ``columns`` …; for all tables the manifest with ``path`` and ``manifest``)."""
+        from .export import export
+
+        return export(self, table, output, format=format, where=where, params=params,
+                      include_deleted=include_deleted, with_embeddings=with_embeddings, all_tables=all_tables,
+                      progress=progress)
+
     def lookup(self, key: str, include_deleted: bool = False) -> list[dict[str, Any]]:
         """Entities of any table whose uri, key field, ``key`` or ``name`` equals ``key`` exactly."""
         return self.lookup_batch([key], include_deleted)[key]
@@ -364,6 +382,35 @@ class Database:
                         include_deleted: bool = False) -> dict[str, list[dict[str, str]]]:
         """Neighbours of many entities in one pass: ``{id: [{"id", "rel_type", "direction"}, ...]}``."""
         return self.graph.neighbors_batch(ids, direction, rel_type, include_deleted)
+
+    # -- documents (SPEC §8; rem_db/ingest, docs/ingest.md) --------------------------------------------
+    def ingest(self, path: str | os.PathLike[str], schema: str | None = None, *, recursive: bool = False,
+               glob: str | None = None, category: str | None = None, tags: Iterable[str] | None = None,
+               metadata: dict[str, Any] | None = None, chunk_tokens: int = 256, overlap_tokens: int = 32,
+               progress: Callable[[Any], None] | None = None) -> Any:
+        """Ingest a file, or the files of a directory (``recursive``: its subdirectories too; ``glob``
+        filters names, e.g. ``"*.pdf"``). Returns an :class:`~rem_db.ingest.IngestReport`.
+
+        Documents (text, Markdown, HTML, PDF, DOCX, XLSX) get one ``documents`` row (``file://`` uri,
+        sha256 hash) and chunks of at most ``chunk_tokens`` model tokens (``overlap_tokens`` shared by
+        neighbours) in ``schema`` (default ``resources``), linked by ``has_chunk`` edges and embedded.
+        Records files (JSON, JSONL, CSV) are inserted into ``schema``, which they need. An unchanged file
+        is skipped; a changed one has its chunks replaced in one atomic write. ``category``, ``tags`` and
+        ``metadata`` go on the document and its chunks. In a directory, files that cannot be ingested are
+        reported (``report.skipped``, ``report.failed``) and the others go on; a single file that cannot
+        be ingested raises :class:`~rem_db.errors.IngestError`. ``progress(IngestProgress)`` is called as
+        files are read and chunks embedded."""
+        from .ingest import ChunkSettings, IngestOptions, Ingestor
+
+        self._writable()
+        if metadata is not None and not isinstance(metadata, dict):
+            raise ValidationError(f"ingest metadata must be a JSON object, got {type(metadata).__name__}")
+        tag_list = [tags] if isinstance(tags, str) else list(tags or [])
+        if not all(isinstance(t, str) and t for t in tag_list):
+            raise ValidationError(f"ingest tags must be non-empty strings, got {tag_list!r}")
+        options = IngestOptions(schema=schema, category=category, tags=tag_list, metadata=dict(metadata or {}),
+                                chunking=ChunkSettings(chunk_tokens, overlap_tokens), recursive=recursive, glob=glob)
+        return Ingestor(self, options, progress).run(path)
 
     @property
     def index(self) -> Any:

@@ -59,5 +59,14 @@ class ConfigError(DatabaseError):
     """A setting (argument or environment variable) with an unusable value."""
 
 
+class IngestError(DatabaseError):
+    """A file (or directory) that cannot be ingested: missing, unsupported, unreadable, encrypted, corrupt.
+    ``path`` names the file; the message says why."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class StorageError(DatabaseError):
     """The storage engine failed (I/O error, corrupt files, a path that is not a database)."""

@@ -50,6 +50,24 @@ def test_vectors_are_unit_length_and_order_is_kept(fp32: LocalMiniLM, int8: Loca
     assert (quantised * singles).sum(axis=1).min() > 0.98
 
 
+def test_int8_path_stays_close_on_passages_queries_and_odd_texts(fp32: LocalMiniLM, int8: LocalMiniLM) -> None:
+    corpus = json.loads((Path(__file__).parent / "fixtures" / "passages.json").read_text())
+    texts = [q["query"] for q in corpus["queries"]] + [p["text"] for p in corpus["passages"][:60]]
+    texts += ["", " ", "a", "?", "ok " * 200, "RocksDB " * 40, "naïve café — 東京 🚀", "x=1; y=2; print(x+y)"]
+    cosines = (fp32.embed_batch(texts) * int8.embed_batch(texts)).sum(axis=1)
+    assert cosines.min() >= 0.98, sorted(zip(cosines.round(4), texts, strict=True))[:5]
+
+
+def test_large_calls_run_in_groups_and_keep_order(fp32: LocalMiniLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    words = ["wind", "grid", "lease", "tenant", "solar", "storage", "board", "memo", "fern", "cactus", "light"]
+    texts = [" ".join(words[(i * 7 + j) % len(words)] for j in range(1 + i % 40)) for i in range(150)]
+    grouped = fp32.embed_batch(texts)  # several groups, run on the worker threads
+    monkeypatch.setenv("P8_EMBEDDING_THREADS", "1")
+    sequential = LocalMiniLM(precision="fp32").embed_batch(texts[::-1])[::-1]  # other groups, one thread
+    assert grouped.shape == (150, DIMENSIONS)
+    assert (grouped * sequential).sum(axis=1).min() > 0.9999
+
+
 def test_long_text_is_truncated_at_256_tokens(fp32: LocalMiniLM) -> None:
     base = "storage " * 300
     a, b = fp32.embed_batch([base, base + "completely different ending about volcanoes " * 20])

@@ -197,3 +197,26 @@ def test_rows_and_count_cover_large_tables(db: Database, products: str) -> None:
     assert len(rows) == 2500 and len({r["id"] for r in rows}) == 2500
     schema = db.schemas.get(products)
     assert sum(1 for _ in db.index.range(schema, "price", 1000, 1999)) == 1000
+
+
+def test_boolean_ranges_with_one_bound_cover_both_booleans(db: Database) -> None:
+    """false < true: a one-sided range on a boolean field sees both values (they are one type)."""
+    db.register_schema({"title": "flags", "description": "Rows with a boolean flag.", "type": "object",
+                        "properties": {"name": {"type": "string"}, "on": {"type": ["boolean", "null"]}},
+                        "indexed_fields": ["on"]})
+    rows = db.insert_batch("flags", [{"name": "a", "on": False}, {"name": "b", "on": True},
+                                     {"name": "c", "on": None}, {"name": "d", "on": True}])
+    names = {id16(r): r["name"] for r in rows}
+    schema = db.schemas.get("flags")
+
+    def got(**bounds: Any) -> list[str]:  # in value order; rows with equal values in id order
+        pairs = list(db.index.range(schema, "on", **bounds))
+        assert [v for v, _ in pairs] == sorted(v for v, _ in pairs)
+        return sorted(names[i] for _, i in pairs)
+
+    assert got(lo=False) == ["a", "b", "d"]
+    assert got(lo=False, lo_inclusive=False) == ["b", "d"]
+    assert got(hi=True) == ["a", "b", "d"]
+    assert got(hi=True, hi_inclusive=False) == ["a"]
+    assert got(lo=True) == ["b", "d"]
+    assert [v for v, _ in db.index.range(schema, "on", reverse=True)] == [True, True, False]

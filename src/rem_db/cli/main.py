@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from . import data_cmd, graph_cmd, query_cmd, schema_cmd, search_cmd
+from . import data_cmd, export_cmd, graph_cmd, ingest_cmd, query_cmd, schema_cmd, search_cmd
 from .errors import CliError, report
 from .output import message
 from .state import Format, State, state_of
@@ -79,6 +79,8 @@ data_cmd.register(app)
 graph_cmd.register(app)
 search_cmd.register(app)
 query_cmd.register(app)
+export_cmd.register(app)
+app.command("ingest")(ingest_cmd.ingest)
 
 
 def run() -> None:

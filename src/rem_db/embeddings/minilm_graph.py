@@ -1,8 +1,22 @@
 """Build an ONNX graph of all-MiniLM-L6-v2 (a 6-layer BERT) straight from its safetensors weights.
 
-No torch: the graph is written op by op with ``onnx.helper`` from the installed weights. Inputs are
-``input_ids`` and ``attention_mask`` (int64, batch x length); the output ``embeddings`` is the
-mean-pooled, L2-normalised sentence vector (batch x 384), as sentence-transformers computes it.
+No torch: the graph is written op by op with ``onnx.helper`` from the installed weights. It runs on *packed*
+tokens: every token of the batch but the leading ``[CLS]`` is one row of a ``(tokens, 384)`` matrix, with no
+padding, so the dense layers (nearly all of the work) compute nothing for padding. Attention alone needs the
+padded ``(batch, length)`` layout; the graph gathers into it and back with the maps :func:`pack_batch` makes.
+
+``[CLS]`` runs as a separate, always-fp32 stream of one row per text. Its hidden state carries the model's
+"massive activations" (values near 30 in a few channels, ten times anything else), so quantising it together
+with the other tokens would spread a per-tensor int8 scale over that range and drown every other token.
+
+Precision ``int8``: the token stream's dense layers quantise their input dynamically (``DynamicQuantizeLinear``,
+per tensor, over real tokens only) and use int8 weights quantised per output column to 7 bits (±63). Seven
+bits, because on x86 without VNNI the u8×s8 kernel adds pairs of products in 16 bits (``vpmaddubsw``): with
+±127 weights those sums saturate and cost far more accuracy than the lost bit. GELU uses its tanh form.
+Precision ``fp32`` is the exact model (erf GELU), the same graph without quantisation.
+
+Inputs are the arrays :func:`pack_batch` returns; the output ``embeddings`` is the mean-pooled,
+L2-normalised sentence vector (batch x 384), as sentence-transformers computes it.
 """
 
 from __future__ import annotations
@@ -12,106 +26,167 @@ from pathlib import Path
 
 import numpy as np
 
-OPSET = 17
+OPSET = 20
+MS = "com.microsoft"
+WEIGHT_QMAX = 63  # 7-bit weights: no 16-bit saturation in the AVX2 u8s8 kernel
+INPUTS = ("tok_ids", "tok_pos", "gather_map", "key_mask", "tok_rows", "cls_rows", "counts")
 
 
-def build_model(model_dir: Path):  # -> onnx.ModelProto
+def quantise_weight(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric per-column int8 quantisation of a (in, out) weight: (int8 weight, float scale per column)."""
+    scale = np.maximum(np.abs(w).max(axis=0), 1e-12) / WEIGHT_QMAX
+    return np.clip(np.round(w / scale), -WEIGHT_QMAX, WEIGHT_QMAX).astype(np.int8), scale.astype(np.float32)
+
+
+def pack_batch(sequences: list[list[int]]) -> dict[str, np.ndarray]:
+    """Graph inputs for token id lists that each start with ``[CLS]`` (and hold at least one more token).
+
+    ``tok_ids``/``tok_pos``: every other token and its position, text after text; ``gather_map`` (batch,
+    length): row of each padded position in ``[cls rows; token rows; one zero row]``; ``key_mask``: 1 for real
+    positions; ``tok_rows``/``cls_rows``: flat padded index of each token / each ``[CLS]``; ``counts``: tokens
+    per text (for the mean)."""
+    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+    batch, length = len(sequences), int(lengths.max())
+    others = lengths - 1
+    total = int(others.sum())
+    starts = np.cumsum(others) - others
+    text_of = np.repeat(np.arange(batch), others)
+    position = np.arange(total) - np.repeat(starts, others) + 1
+    gather_map = np.full((batch, length), batch + total, dtype=np.int64)
+    gather_map[:, 0] = np.arange(batch)
+    gather_map[text_of, position] = batch + np.arange(total)
+    return {
+        "tok_ids": np.fromiter((t for s in sequences for t in s[1:]), dtype=np.int64, count=total),
+        "tok_pos": position,
+        "gather_map": gather_map,
+        "key_mask": (np.arange(length)[None, :] < lengths[:, None]).astype(np.int32),
+        "tok_rows": text_of * length + position,
+        "cls_rows": np.arange(batch, dtype=np.int64) * length,
+        "counts": lengths.astype(np.float32)[:, None],
+    }
+
+
+def build_model(model_dir: Path, precision: str = "fp32"):  # -> onnx.ModelProto
+    """The graph for ``precision`` (``int8`` or ``fp32``) from the weights in ``model_dir``."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     from safetensors.numpy import load_file
+    from tokenizers import Tokenizer
 
     config = json.loads((model_dir / "config.json").read_text())
     weights = load_file(str(model_dir / "model.safetensors"))
+    cls_id = Tokenizer.from_file(str(model_dir / "tokenizer.json")).token_to_id("[CLS]")
     hidden = config["hidden_size"]
-    heads = config["num_attention_heads"]
-    head_dim = hidden // heads
     eps = float(config["layer_norm_eps"])
-
+    int8 = precision == "int8"
     nodes: list = []
-    inits: list = []
+    inits: dict[str, object] = {}
 
     def const(name: str, array: np.ndarray) -> str:
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        if name not in inits:
+            inits[name] = numpy_helper.from_array(np.ascontiguousarray(array), name)
         return name
 
-    def node(op: str, inputs: list[str], output: str, **attrs: object) -> str:
-        nodes.append(helper.make_node(op, inputs, [output], name=output, **attrs))
+    def node(op: str, inputs: list[str], output: str, outputs: list[str] | None = None, **attrs: object) -> str:
+        domain = attrs.pop("domain", None)
+        nodes.append(helper.make_node(op, inputs, outputs or [output], name=output, domain=domain, **attrs))
         return output
 
-    def linear(x: str, prefix: str, out: str) -> str:
-        w = const(f"{prefix}.weight_t", weights[f"{prefix}.weight"].T.astype(np.float32))
-        b = const(f"{prefix}.bias", weights[f"{prefix}.bias"])
-        return node("Add", [node("MatMul", [x, w], f"{out}_mm"), b], out)
+    def dense(prefix: str) -> tuple[np.ndarray, np.ndarray]:
+        return weights[prefix + ".weight"].T.astype(np.float32), weights[prefix + ".bias"].astype(np.float32)
+
+    quantised: dict[str, list[str]] = {}
+
+    def linear_tok(x: str, w: np.ndarray, b: np.ndarray, out: str) -> str:
+        if not int8:
+            return linear_fp32(x, w, b, out)
+        if x not in quantised:  # one activation quantisation per tensor, shared by its consumers
+            quantised[x] = [x + "_q", x + "_qscale", x + "_qzero"]
+            node("DynamicQuantizeLinear", [x], x + "_q", outputs=quantised[x])
+        xq, xs, xz = quantised[x]
+        wq, ws = quantise_weight(w)
+        return node("MatMulIntegerToFloat", [xq, const(out + ".wq", wq), xs, const(out + ".ws", ws), xz, "",
+                                             const(out + ".b", b)], out, domain=MS)
+
+    def linear_fp32(x: str, w: np.ndarray, b: np.ndarray, out: str) -> str:
+        return node("Add", [node("MatMul", [x, const(out + ".w", w)], out + "_mm"), const(out + ".b", b)], out)
 
     def layer_norm(x: str, prefix: str, out: str) -> str:
-        g = const(f"{prefix}.weight", weights[f"{prefix}.weight"])
-        b = const(f"{prefix}.bias", weights[f"{prefix}.bias"])
-        return node("LayerNormalization", [x, g, b], out, axis=-1, epsilon=eps)
+        gamma, beta = (const(f"{prefix}.{t}", weights[f"{prefix}.{t}"]) for t in ("weight", "bias"))
+        return node("LayerNormalization", [x, gamma, beta], out, axis=-1, epsilon=eps)
 
-    # embeddings: word + position + token type 0, then LayerNorm
-    word = const("word_embeddings", weights["embeddings.word_embeddings.weight"])
-    pos_table = const("position_embeddings", weights["embeddings.position_embeddings.weight"])
-    type0 = const("token_type0", weights["embeddings.token_type_embeddings.weight"][0])
-    seq_len = node("Shape", ["input_ids"], "seq_len", start=1, end=2)  # 1-D: [length]
-    zero = const("zero_1d", np.array([0], dtype=np.int64))
-    pos_emb = node("Slice", [pos_table, zero, seq_len, zero], "pos_emb")
-    x = node("Add", [node("Gather", [word, "input_ids"], "word_emb"), pos_emb], "emb_sum")
-    x = node("Add", [x, type0], "emb_typed")
-    x = layer_norm(x, "embeddings.LayerNorm", "emb_out")
+    def residual_norm(y: str, x: str, prefix: str, out: str) -> str:
+        # Add + LayerNormalization, not SkipLayerNormalization: on CPU the fused op is several times slower
+        return layer_norm(node("Add", [y, x], out + "_res"), prefix, out)
 
-    # attention mask -> additive bias (batch, 1, 1, length)
-    mask_f = node("Cast", ["attention_mask"], "mask_f", to=TensorProto.FLOAT)
-    mask_4d = node("Unsqueeze", [mask_f, const("axes_12", np.array([1, 2], dtype=np.int64))], "mask_4d")
-    inverted = node("Sub", [const("one_f", np.array(1.0, dtype=np.float32)), mask_4d], "mask_inv")
-    bias = node("Mul", [inverted, const("neg_big", np.array(-10000.0, dtype=np.float32))], "mask_bias")
+    def gelu(x: str, out: str, tanh: bool) -> str:
+        return node("Gelu", [x], out, approximate="tanh" if tanh else "none")
 
-    split_shape = const("split_heads", np.array([0, -1, heads, head_dim], dtype=np.int64))
-    merge_shape = const("merge_heads", np.array([0, -1, hidden], dtype=np.int64))
-    scale = const("attn_scale", np.array(1.0 / np.sqrt(head_dim), dtype=np.float32))
-    sqrt_half = const("sqrt_half", np.array(1.0 / np.sqrt(2.0), dtype=np.float32))
-    half = const("half", np.array(0.5, dtype=np.float32))
-    one = const("one_f_gelu", np.array(1.0, dtype=np.float32))
+    tok_ids, tok_pos, gather_map, key_mask, tok_rows, cls_rows, counts = INPUTS
+    word = weights["embeddings.word_embeddings.weight"]
+    positions = weights["embeddings.position_embeddings.weight"]
+    type0 = weights["embeddings.token_type_embeddings.weight"][0]
+    # [CLS] at position 0 embeds to the same row for every text: computed here once
+    e = (word[cls_id] + positions[0] + type0).astype(np.float64)
+    e = (e - e.mean()) / np.sqrt(e.var() + eps)
+    e = e * weights["embeddings.LayerNorm.weight"] + weights["embeddings.LayerNorm.bias"]
+    cls_shape = node("Concat", [node("Shape", [cls_rows], "n_texts"), const("hidden", np.array([hidden], np.int64))],
+                     "cls_shape", axis=0)
+    x_cls = node("Expand", [const("cls_embedding", e.astype(np.float32)[None, :]), cls_shape], "emb_cls")
+    x_tok = node("Add", [node("Gather", [const("word_embeddings", word), tok_ids], "word_emb"),
+                         node("Gather", [const("position_embeddings", positions), tok_pos], "pos_emb")], "emb_sum")
+    x_tok = node("Add", [x_tok, const("token_type0", type0)], "emb_typed")
+    x_tok = layer_norm(x_tok, "embeddings.LayerNorm", "emb_tok")
+    zero_row = const("zero_row", np.zeros((1, hidden), np.float32))
+    flat = const("flat", np.array([-1, hidden], np.int64))
 
     for n in range(config["num_hidden_layers"]):
         p = f"encoder.layer.{n}"
-        q = linear(x, f"{p}.attention.self.query", f"l{n}_q")
-        k = linear(x, f"{p}.attention.self.key", f"l{n}_k")
-        v = linear(x, f"{p}.attention.self.value", f"l{n}_v")
-        q = node("Transpose", [node("Reshape", [q, split_shape], f"l{n}_q4")], f"l{n}_qt", perm=[0, 2, 1, 3])
-        k = node("Transpose", [node("Reshape", [k, split_shape], f"l{n}_k4")], f"l{n}_kt", perm=[0, 2, 3, 1])
-        v = node("Transpose", [node("Reshape", [v, split_shape], f"l{n}_v4")], f"l{n}_vt", perm=[0, 2, 1, 3])
-        scores = node("Mul", [node("MatMul", [q, k], f"l{n}_qk"), scale], f"l{n}_scaled")
-        probs = node("Softmax", [node("Add", [scores, bias], f"l{n}_masked")], f"l{n}_probs", axis=-1)
-        ctx = node("Transpose", [node("MatMul", [probs, v], f"l{n}_ctx4")], f"l{n}_ctxt", perm=[0, 2, 1, 3])
-        ctx = node("Reshape", [ctx, merge_shape], f"l{n}_ctx")
-        attn = linear(ctx, f"{p}.attention.output.dense", f"l{n}_attn")
-        x = layer_norm(node("Add", [attn, x], f"l{n}_res1"), f"{p}.attention.output.LayerNorm", f"l{n}_ln1")
-        inter = linear(x, f"{p}.intermediate.dense", f"l{n}_inter")
-        erf = node("Erf", [node("Mul", [inter, sqrt_half], f"l{n}_gelu_in")], f"l{n}_erf")
-        gelu = node("Mul", [node("Mul", [inter, half], f"l{n}_half"),
-                            node("Add", [erf, one], f"l{n}_erf1")], f"l{n}_gelu")
-        out = linear(gelu, f"{p}.output.dense", f"l{n}_out")
-        x = layer_norm(node("Add", [out, x], f"l{n}_res2"), f"{p}.output.LayerNorm", f"l{n}_ln2")
+        padded = []
+        for t in ("query", "key", "value"):
+            w, b = dense(f"{p}.attention.self.{t}")
+            rows = node("Concat", [linear_fp32(x_cls, w, b, f"l{n}_{t}_cls"), linear_tok(x_tok, w, b, f"l{n}_{t}_tok"),
+                                   zero_row], f"l{n}_{t}_rows", axis=0)
+            padded.append(node("Gather", [rows, gather_map], f"l{n}_{t}"))
+        ctx = node("MultiHeadAttention", [*padded, "", key_mask], f"l{n}_ctx", domain=MS,
+                   num_heads=config["num_attention_heads"])
+        ctx = node("Reshape", [ctx, flat], f"l{n}_ctx_flat")
+        w, b = dense(f"{p}.attention.output.dense")
+        norm = f"{p}.attention.output.LayerNorm"
+        x_tok = residual_norm(linear_tok(node("Gather", [ctx, tok_rows], f"l{n}_ctx_tok"), w, b, f"l{n}_attn_tok"),
+                              x_tok, norm, f"l{n}_ln1_tok")
+        x_cls = residual_norm(linear_fp32(node("Gather", [ctx, cls_rows], f"l{n}_ctx_cls"), w, b, f"l{n}_attn_cls"),
+                              x_cls, norm, f"l{n}_ln1_cls")
+        wi, bi = dense(f"{p}.intermediate.dense")
+        wo, bo = dense(f"{p}.output.dense")
+        norm = f"{p}.output.LayerNorm"
+        h = gelu(linear_tok(x_tok, wi, bi, f"l{n}_inter_tok"), f"l{n}_gelu_tok", tanh=int8)
+        x_tok = residual_norm(linear_tok(h, wo, bo, f"l{n}_out_tok"), x_tok, norm, f"l{n}_ln2_tok")
+        h = gelu(linear_fp32(x_cls, wi, bi, f"l{n}_inter_cls"), f"l{n}_gelu_cls", tanh=False)
+        x_cls = residual_norm(linear_fp32(h, wo, bo, f"l{n}_out_cls"), x_cls, norm, f"l{n}_ln2_cls")
 
-    # mean pooling over the mask, then L2 normalisation
-    mask_3d = node("Unsqueeze", [mask_f, const("axis_2", np.array([2], dtype=np.int64))], "mask_3d")
-    summed = node("ReduceSum", [node("Mul", [x, mask_3d], "masked_tokens"),
-                                const("axis_1", np.array([1], dtype=np.int64))], "token_sum", keepdims=0)
-    counts = node("ReduceSum", [mask_3d, "axis_1"], "token_count", keepdims=0)
-    counts = node("Max", [counts, const("min_count", np.array(1e-9, dtype=np.float32))], "token_count_safe")
+    # mean pooling over each text's tokens (padding gathers the zero row), then L2 normalisation
+    rows = node("Concat", [x_cls, x_tok, zero_row], "final_rows", axis=0)
+    summed = node("ReduceSum", [node("Gather", [rows, gather_map], "final_padded"),
+                                const("axis_1", np.array([1], np.int64))], "token_sum", keepdims=0)
     pooled = node("Div", [summed, counts], "pooled")
-    norm = node("ReduceL2", [pooled], "pooled_norm", axes=[1], keepdims=1)
-    norm = node("Max", [norm, const("min_norm", np.array(1e-12, dtype=np.float32))], "pooled_norm_safe")
+    norm = node("ReduceL2", [pooled, const("axis_last", np.array([1], np.int64))], "pooled_norm", keepdims=1)
+    norm = node("Max", [norm, const("min_norm", np.array(1e-12, np.float32))], "pooled_norm_safe")
     node("Div", [pooled, norm], "embeddings")
 
-    graph = helper.make_graph(
-        nodes, "all-MiniLM-L6-v2",
-        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "length"]),
-         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "length"])],
-        [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", hidden])],
-        initializer=inits,
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rem_db")
-    model.ir_version = 8
+    i64 = TensorProto.INT64
+    inputs = [helper.make_tensor_value_info(tok_ids, i64, ["tokens"]),
+              helper.make_tensor_value_info(tok_pos, i64, ["tokens"]),
+              helper.make_tensor_value_info(gather_map, i64, ["batch", "length"]),
+              helper.make_tensor_value_info(key_mask, TensorProto.INT32, ["batch", "length"]),
+              helper.make_tensor_value_info(tok_rows, i64, ["tokens"]),
+              helper.make_tensor_value_info(cls_rows, i64, ["batch"]),
+              helper.make_tensor_value_info(counts, TensorProto.FLOAT, ["batch", 1])]
+    graph = helper.make_graph(nodes, "all-MiniLM-L6-v2", inputs,
+                              [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", hidden])],
+                              initializer=list(inits.values()))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS, 1)],
+                              producer_name="rem_db")
+    model.ir_version = 9
     onnx.checker.check_model(model)
     return model

@@ -12,13 +12,17 @@ from typing import Any
 import orjson
 
 from ..errors import NotFoundError
+from ..graph import adjacency
+from ..graph.changes import EdgeChanges
+from ..graph.edges import EdgeReader
+from ..graph.ids import as_id16
 from ..graph.resolve import resolve_edge_keys
 from ..index.fields import FieldIndex
 from ..index.keys import KeyIndex
 from ..replication.wal import WalWriter
 from ..schema.model import TableSchema
 from ..schema.validation import RowRef
-from ..storage.codec import successor
+from ..storage.codec import encode_str, successor
 from ..storage.keyspace import Keyspace
 from ..storage.store import Batch, Store
 from .records import Incoming, build_record, merge_edges, now_iso, prepare, to_plain, user_fields
@@ -26,19 +30,17 @@ from .records import Incoming, build_record, merge_edges, now_iso, prepare, to_p
 log = logging.getLogger("rem_db.engine")
 ENTITIES = "entities"
 READ_CHUNK = 1000
-
-
-def _edge_map(record: dict[str, Any] | None) -> dict[tuple[str, str], bytes]:
-    if not record:
-        return {}
-    return {(e["rel_type"], e["dst"]): orjson.dumps({"properties": e.get("properties") or {},
-                                                     "created_at": e.get("created_at")})
-            for e in record.get("edges") or []}
+MAX_KNOWN = 1 << 18  # ids in EntityEngine.known (about 20 MB)
 
 
 class EntityEngine:
     """Writes and reads the entities of one tenant. All writes hold one lock, so sequence numbers
-    and read-modify-write upserts are consistent across threads."""
+    and read-modify-write upserts are consistent across threads.
+
+    An entity's outgoing edges are stored in its ``edges`` field and as keys of the ``edges`` /
+    ``reverse_edges`` families, with a packed neighbour list for walks (graph/adjacency.py); a hub (more than
+    256 outgoing edges) stores their number in ``edges`` instead, and reads put the list back from its keys
+    (docs/graph.md)."""
 
     def __init__(self, store: Store, keyspace: Keyspace, wal: WalWriter,
                  schema_of: Callable[[str], TableSchema]) -> None:
@@ -51,15 +53,45 @@ class EntityEngine:
         self.lock = threading.RLock()
         self.embedder: Any = None  # EmbeddingWriter, attached by the Database when vectors are available
         self.generation = 0  # bumped by every commit: caches of derived data compare it
+        self.edge_reader = EdgeReader(store, keyspace)
+        self.packed_adjacency = adjacency.ensure_ready(store)  # walks read the packed lists (graph/adjacency.py)
+        self._rel_keys: dict[str, bytes] = {}
+        self._timestamps: dict[str, bytes] = {}
+        #: ids of entities read from the store (under the lock) and so known to exist, for the edge writes'
+        #: destination checks; an id leaves it when its entity is hard-deleted (remove_record, the only path
+        #: that deletes an entity). Bounded: emptied when it holds MAX_KNOWN ids.
+        self.known: set[bytes] = set()
 
     # -- reads -------------------------------------------------------------------------------------
     def get(self, id16: bytes) -> dict[str, Any] | None:
         raw = self.store.get(ENTITIES, self.ks.entity(id16))
-        return orjson.loads(raw) if raw is not None else None
+        if raw is None:
+            return None
+        record = orjson.loads(raw)
+        if type(record.get("edges")) is int:  # a hub: its edges are read from their keys
+            record["edges"] = self.edge_reader(id16)
+        return record
 
     def get_many(self, ids: list[bytes]) -> list[dict[str, Any] | None]:
+        return self.with_edges(self.get_stored_many(ids), ids)
+
+    def get_stored(self, id16: bytes) -> dict[str, Any] | None:
+        """The entity as stored: for a hub, ``edges`` is the number of its outgoing edges (:meth:`with_edges`
+        reads them)."""
+        raw = self.store.get(ENTITIES, self.ks.entity(id16))
+        return orjson.loads(raw) if raw is not None else None
+
+    def get_stored_many(self, ids: list[bytes]) -> list[dict[str, Any] | None]:
         raws = self.store.multi_get(ENTITIES, [self.ks.entity(i) for i in ids])
         return [orjson.loads(r) if r is not None else None for r in raws]
+
+    def with_edges(self, records: list[Any], ids: list[bytes] | None = None) -> list[Any]:
+        """Put the ``edges`` list back into stored hubs among ``records`` (``None`` entries allowed), in
+        place; ``ids`` are their 16-byte ids when the caller has them. Returns ``records``."""
+        for n, record in enumerate(records):
+            if record is not None and type(record.get("edges")) is int:
+                record["edges"] = self.edge_reader(ids[n] if ids is not None else as_id16(record["id"]))
+        return records
 
     def iter_ids(self, ids: Iterator[bytes]) -> Iterator[dict[str, Any]]:
         """Fetch the entities of an id stream in chunks (one multi-get per chunk)."""
@@ -132,9 +164,9 @@ class EntityEngine:
                             staged: dict[bytes, dict[str, Any]]) -> None:
         wanted = {uuid.UUID(e["dst"]).bytes: inc for inc in incoming for e in inc.edges or []}
         missing = [d for d in wanted if d not in staged]
-        found = self.get_many(missing)
-        for dst, record in zip(missing, found, strict=True):
-            if record is None:
+        found = self.exist(missing)
+        for dst in missing:
+            if dst not in found:
                 inc = wanted[dst]
                 raise RowRef(schema.short_name, inc.position).error(
                     f"edge target {uuid.UUID(bytes=dst)} does not exist", "edges")
@@ -162,22 +194,22 @@ class EntityEngine:
 
     def soft_delete(self, ident: uuid.UUID) -> dict[str, Any]:
         with self.lock:
-            old = self.get(ident.bytes)
+            old = self.get_stored(ident.bytes)
             if old is None:
                 raise NotFoundError(f"no entity with id {ident}")
             if old.get("deleted_at"):
-                return old
+                return self.with_edges([old], [ident.bytes])[0]
             now = now_iso()
             record = {**old, "modified_at": now, "deleted_at": now}
             batch = self.store.batch()
             self.write_record(batch, self.schema_of(old["entity_type"]), old, record, ident.bytes)
             self.commit(batch)
-        return record
+        return self.with_edges([record], [ident.bytes])[0]
 
     def hard_delete(self, ident: uuid.UUID) -> None:
         """Remove the entity, its index entries and every edge into or out of it."""
         with self.lock:
-            old = self.get(ident.bytes)
+            old = self.get_stored(ident.bytes)
             if old is None:
                 raise NotFoundError(f"no entity with id {ident}")
             batch = self.store.batch()
@@ -193,7 +225,7 @@ class EntityEngine:
                 chunk = ids[start:start + READ_CHUNK]
                 batch = self.store.batch()
                 going, rewrites = set(chunk), {}
-                for id16, record in zip(chunk, self.get_many(chunk), strict=True):
+                for id16, record in zip(chunk, self.get_stored_many(chunk), strict=True):
                     if record is not None:
                         self.remove_record(batch, schema, record, id16, going, rewrites)
                         removed += 1
@@ -205,8 +237,49 @@ class EntityEngine:
     def write_record(self, batch: Batch, schema: TableSchema, old: dict[str, Any] | None,
                      new: dict[str, Any], id16: bytes) -> None:
         """Put ``new`` with its index entries, edges and WAL record, removing what ``old`` had that
-        ``new`` has not."""
-        payload = orjson.dumps(new)
+        ``new`` has not.
+
+        ``new["edges"]`` is either the entity's whole edge list (the edges it gains, changes or loses
+        against ``old``'s are written, and listed in the WAL record; a hub stores their number), or the
+        stored form of a hub's edges (its edge count) when they do not change."""
+        edges = new["edges"]
+        puts: list[dict[str, Any]] = []
+        removals: list[dict[str, Any]] = []
+        if type(edges) is list:
+            puts, removals = self._write_edges(batch, id16, old, edges)
+            payload = orjson.dumps(new if len(edges) <= adjacency.MAX_INLINE else {**new, "edges": len(edges)})
+        else:
+            payload = orjson.dumps(new)
+        self._put_entity(batch, schema, old, new, id16, payload)
+        record: dict[str, Any] = {"op": "put", "tenant": self.ks.tenant, "table": schema.short_name,
+                                  "id": new["id"], "entity": orjson.Fragment(payload)}
+        if puts:
+            record["edge_puts"] = puts
+        if removals:
+            record["edge_removals"] = removals
+        self.wal.append(batch, record)
+
+    def write_edge_source(self, batch: Batch, schema: TableSchema, old: dict[str, Any], new: dict[str, Any],
+                          id16: bytes, puts: list[dict[str, Any]], removals: list[dict[str, Any]]) -> None:
+        """Rewrite a stored entity whose edges the caller changed through :class:`EdgeChanges` (``new``: its
+        stored form with the new ``edges`` and ``modified_at``), with an ``edges`` WAL record listing the
+        edges put and removed instead of the entity."""
+        batch.put(ENTITIES, self.ks.entity(id16), orjson.dumps(new))
+        if new["modified_at"] != old["modified_at"]:  # the one indexed field that changes
+            prefix = self.ks.field_prefix(schema.short_name, "modified_at")
+            batch.delete("field_index", prefix + self._timestamp(schema, old["modified_at"]) + id16)
+            batch.put("field_index", prefix + self._timestamp(schema, new["modified_at"]) + id16)
+        count = new["edges"] if type(new["edges"]) is int else len(new["edges"])
+        record: dict[str, Any] = {"op": "edges", "tenant": self.ks.tenant, "table": schema.short_name,
+                                  "id": new["id"], "modified_at": new["modified_at"], "edge_count": count}
+        if puts:
+            record["edge_puts"] = puts
+        if removals:
+            record["edge_removals"] = removals
+        self.wal.append(batch, record)
+
+    def _put_entity(self, batch: Batch, schema: TableSchema, old: dict[str, Any] | None, new: dict[str, Any],
+                    id16: bytes, payload: bytes) -> None:
         batch.put(ENTITIES, self.ks.entity(id16), payload)
         field_keys = self.fields.entries(schema, new, id16)
         key_keys = self.keys.entries(schema, new, id16)
@@ -216,22 +289,45 @@ class EntityEngine:
         else:
             self._diff_entries(batch, "field_index", self.fields.entries(schema, old, id16), field_keys)
             self._diff_entries(batch, "key_index", self.keys.entries(schema, old, id16), key_keys)
-        if new["edges"] or (old and old.get("edges")):
-            self._write_edges(batch, id16, _edge_map(old), _edge_map(new))
-        self.wal.append(batch, {"op": "put", "tenant": self.ks.tenant, "table": schema.short_name,
-                                "id": new["id"], "entity": orjson.Fragment(payload)})
 
-    def _write_edges(self, batch: Batch, id16: bytes, old_edges: dict[tuple[str, str], bytes],
-                     new_edges: dict[tuple[str, str], bytes]) -> None:
-        for (rel, dst), value in new_edges.items():
-            if old_edges.get((rel, dst)) != value:
-                dst16 = uuid.UUID(dst).bytes
-                batch.put("edges", self.ks.edge(id16, rel, dst16), value)
-                batch.put("reverse_edges", self.ks.edge(dst16, rel, id16), value)
-        for rel, dst in old_edges.keys() - new_edges.keys():
-            dst16 = uuid.UUID(dst).bytes
-            batch.delete("edges", self.ks.edge(id16, rel, dst16))
-            batch.delete("reverse_edges", self.ks.edge(dst16, rel, id16))
+    def _timestamp(self, schema: TableSchema, text: str) -> bytes:
+        """A ``modified_at`` index value (cached: the rows of a batch share their timestamps)."""
+        raw = self._timestamps.get(text)
+        if raw is None:
+            if len(self._timestamps) > 256:
+                self._timestamps.clear()
+            raw = self._timestamps[text] = self.fields.encode(schema, "modified_at", text)
+        return raw
+
+    def exist(self, ids: list[bytes]) -> set[bytes]:
+        """Which of ``ids`` are stored entities (live or soft-deleted). Callers hold the lock."""
+        known = self.known
+        unknown = [i for i in ids if i not in known]
+        if not unknown:
+            return set(ids)
+        raws = self.store.multi_get(ENTITIES, [self.ks.entity(i) for i in unknown])
+        found = {i for i, raw in zip(unknown, raws, strict=True) if raw is not None}
+        if len(known) + len(found) > MAX_KNOWN:
+            known.clear()
+        known.update(found)
+        return found.union(i for i in ids if i in known)
+
+    def rel_key(self, rel_type: str) -> bytes:
+        """A relation type encoded as in edge keys (cached)."""
+        raw = self._rel_keys.get(rel_type)
+        if raw is None:
+            raw = self._rel_keys[rel_type] = encode_str(rel_type)
+        return raw
+
+    def _write_edges(self, batch: Batch, id16: bytes, old: dict[str, Any] | None,
+                     edges: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Stage the difference between ``old``'s edges and ``edges``; returns (edges put, edges removed)."""
+        before = old.get("edges") if old else None
+        if type(before) is int:  # a stored hub: read the edges it has
+            before = self.edge_reader(id16)
+        if not edges and not before:
+            return [], []
+        return EdgeChanges.of(batch, self.store, self.ks).replace(id16, before or [], edges, self.rel_key)
 
     def remove_record(self, batch: Batch, schema: TableSchema, old: dict[str, Any], id16: bytes,
                       going: set[bytes] | None = None, rewrites: dict[bytes, Any] | None = None) -> None:
@@ -241,14 +337,17 @@ class EntityEngine:
         change (written by :meth:`flush_rewrites`, once each, when the caller passes its own dict).
         """
         batch.delete(ENTITIES, self.ks.entity(id16))
+        self.known.discard(id16)
         if self.embedder is not None and schema.embedding_fields:
             self.embedder.remove(batch, schema, old, id16)
         self._diff_entries(batch, "field_index", self.fields.entries(schema, old, id16), set())
         self._diff_entries(batch, "key_index", self.keys.entries(schema, old, id16), set())
-        for rel, dst in _edge_map(old):
-            dst16 = uuid.UUID(dst).bytes
-            batch.delete("edges", self.ks.edge(id16, rel, dst16))
-            batch.delete("reverse_edges", self.ks.edge(dst16, rel, id16))
+        changes = EdgeChanges.of(batch, self.store, self.ks)
+        changes.drop(id16)
+        prefix = self.ks.edges_of(id16)
+        start = len(prefix)
+        for key in list(self.store.scan_keys("edges", prefix, successor(prefix))):  # its outgoing edges
+            changes.unlink(id16, key[start:-16], key[-16:])
         own = rewrites is None
         rewrites = {} if rewrites is None else rewrites
         self._drop_incoming(old["id"], id16, going or {id16}, rewrites)

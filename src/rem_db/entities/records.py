@@ -11,9 +11,10 @@ from typing import Any
 import orjson
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
+from ..graph.ids import as_id16
 from ..schema.model import SYSTEM_FIELDS, TableSchema
 from ..schema.validation import RowRef, validate_row
-from ..storage.codec import format_timestamp
+from ..storage.codec import encode_str, format_timestamp
 from .ids import entity_id
 
 
@@ -76,7 +77,8 @@ def parse_edges(value: Any, where: RowRef) -> list[dict[str, Any]]:
 
 
 def merge_edges(old: list[dict[str, Any]], new: list[dict[str, Any]] | None, now: str) -> list[dict[str, Any]]:
-    """Merge by (dst, rel_type): new properties win, the first ``created_at`` is kept."""
+    """Merge by (dst, rel_type): new properties win, the first ``created_at`` is kept. The result is in the
+    order reads list an entity's edges: the order of the edge keys (relation type, then destination id)."""
     if new is None:
         return old
     merged = {(e["dst"], e["rel_type"]): e for e in old}
@@ -86,7 +88,11 @@ def merge_edges(old: list[dict[str, Any]], new: list[dict[str, Any]] | None, now
         created = before["created_at"] if before else (edge.get("created_at") or now)
         merged[key] = {"dst": edge["dst"], "rel_type": edge["rel_type"],
                        "properties": edge["properties"], "created_at": created}
-    return list(merged.values())
+    return sorted(merged.values(), key=_key_order)
+
+
+def _key_order(edge: dict[str, Any]) -> tuple[bytes, bytes]:
+    return encode_str(edge["rel_type"]), as_id16(edge["dst"]) or b""
 
 
 @dataclass(slots=True)

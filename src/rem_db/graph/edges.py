@@ -1,27 +1,39 @@
-"""Adjacency reads from the ``edges`` and ``reverse_edges`` column families.
+"""Adjacency reads: the neighbours a walk follows — outgoing ones from the packed lists of :mod:`.adjacency`
+(one multi-get per chunk of a frontier), incoming ones (and hubs', and everything in a database without the
+lists) from the edge keys — and the edges with their properties, from the ``edges`` / ``reverse_edges``
+column families (``edges()``, a hub's ``edges`` field).
 
 Keys (storage/keyspace.py): ``tenant · src · rel_type · dst`` forward and ``tenant · dst · rel_type · src``
-reverse, ``rel_type`` escaped and terminated so any text round-trips. A node's neighbours are one prefix
-scan per column family (per relation type when the walk is filtered by type), read from the keys alone:
-the values (``{properties, created_at}``) are decoded only when edges are listed.
+reverse, ``rel_type`` escaped and terminated so any text round-trips. Values: ``{properties, created_at}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-import orjson
 from rocksdict import ReadOptions
 
 from ..storage.codec import decode_str, encode_str, successor
 from ..storage.keyspace import Keyspace
 from ..storage.store import Store
+from . import adjacency as adj
+from .adjacency import EdgeValues
 from .ids import id_text
 
 FORWARD, REVERSE = "edges", "reverse_edges"
-#: column families read per direction, with the direction label of what they hold
-_FAMILIES = {"out": ((FORWARD, "out"),), "in": ((REVERSE, "in"),), "both": ((FORWARD, "out"), (REVERSE, "in"))}
+#: per direction: (edge column family, direction label); outgoing edges come from the packed lists
+_SIDES = {"out": ((FORWARD, "out"),), "in": ((REVERSE, "in"),), "both": ((FORWARD, "out"), (REVERSE, "in"))}
+
+#: what a walk gets per node: ``(encoded relation type, neighbour id texts)`` pieces — the groups of a packed
+#: list (texts concatenated, 36 characters each), or single edges read lazily from the keys of a hub
+Pieces = Iterable[tuple[bytes, str]]
+ID_TEXT = adj.ID_TEXT
+
+
+def id16_of(text: str) -> bytes:
+    """The 16 bytes of a canonical id text (as walks handle them)."""
+    return bytes.fromhex(text.replace("-", ""))
 
 
 class RelNames:
@@ -39,88 +51,144 @@ class RelNames:
         return name
 
 
+def _key_pieces(cf: Any, base: bytes, suffixes: Sequence[bytes], start: int) -> Iterator[tuple[bytes, str]]:
+    """``(encoded relation type, neighbour id text)`` per edge key under ``base + suffix``, lazily."""
+    for suffix in suffixes:
+        prefix = base + suffix
+        opts = ReadOptions()
+        opts.set_iterate_upper_bound(successor(prefix))
+        for key in cf.keys(from_key=prefix, read_opt=opts):
+            yield key[start:-16], id_text(key[-16:])
+
+
 class Plan:
-    """What to read for a walk in one direction: per column family, the key suffixes after the node id
-    (one per followed relation type, or just the empty suffix for every type)."""
+    """What to read for a walk in one direction (``out``, ``in`` or ``both``), following every relation type
+    or the given ones (in the order given). Nodes are canonical id texts."""
 
-    __slots__ = ("families", "prefix", "start")
+    __slots__ = ("_adjacency", "_rels", "_sides", "prefix", "start")
 
-    def __init__(self, store: Store, ks: Keyspace, direction: str, rels: Sequence[str] | None) -> None:
-        suffixes = [encode_str(r) for r in rels] if rels else [b""]
+    def __init__(self, store: Store, ks: Keyspace, direction: str, rels: Sequence[str] | None,
+                 packed: bool = True) -> None:
         self.prefix = ks.prefix
-        self.start = len(ks.prefix) + 16  # where the encoded relation type starts in a key
-        self.families = [(store.cfs[cf], suffixes, label) for cf, label in _FAMILIES[direction]]
+        self.start = len(ks.prefix) + 16  # where the encoded relation type starts in an edge key
+        self._rels = [encode_str(r) for r in rels] if rels else None
+        self._sides = [(store.cfs[cf], label) for cf, label in _SIDES[direction]]
+        self._adjacency = store.cfs[adj.CF] if packed and adj.CF in store.cfs else None
 
-    def scan(self, id16: bytes) -> Iterator[tuple[bytes, bytes]]:
-        """``(key, other id16)`` of every edge of ``id16`` in this plan's direction(s), in key order per
-        column family. Lazy: a caller that stops early reads no further."""
-        base = self.prefix + id16
-        for cf, suffixes, _ in self.families:
-            for suffix in suffixes:
-                prefix = base + suffix
-                opts = ReadOptions()
-                opts.set_iterate_upper_bound(successor(prefix))
-                for key in cf.keys(from_key=prefix, read_opt=opts):
-                    yield key, key[-16:]
+    def _from_keys(self, cf: Any, node: str) -> Iterator[tuple[bytes, str]]:
+        return _key_pieces(cf, self.prefix + id16_of(node), self._rels or (b"",), self.start)
 
-    def scan_labelled(self, id16: bytes) -> Iterator[tuple[str, bytes, bytes]]:
-        """Like :meth:`scan`, with the direction label (``out`` / ``in``) of each edge."""
-        base = self.prefix + id16
-        for cf, suffixes, label in self.families:
-            for suffix in suffixes:
-                prefix = base + suffix
-                opts = ReadOptions()
-                opts.set_iterate_upper_bound(successor(prefix))
-                for key in cf.keys(from_key=prefix, read_opt=opts):
-                    yield label, key, key[-16:]
+    def _from_list(self, value: bytes | None, cf: Any, node: str) -> Pieces:
+        if value is None:
+            return ()
+        if value[:1] == adj.OVERFLOW:  # a hub: its keys, read lazily (a walk with a limit may stop early)
+            return self._from_keys(cf, node)
+        groups = adj.decode(value)
+        if self._rels is None:
+            return groups
+        found = dict(groups)
+        return [(rel, found[rel]) for rel in self._rels if rel in found]
 
-    def relation(self, key: bytes) -> bytes:
-        """The encoded relation type inside an edge key."""
-        return key[self.start:-16]
+    def _lists(self, nodes: Sequence[str]) -> list[bytes | None]:
+        head, tail = self.prefix, adj.OUT
+        return self._adjacency.get([head + id16_of(n) + tail for n in nodes])  # type: ignore[union-attr]
+
+    def expand(self, nodes: Sequence[str]) -> list[list[tuple[str, Pieces]]]:
+        """Per node, ``(direction label, pieces)`` per followed direction (out before in)."""
+        lists = None
+        if self._adjacency is not None and self._sides[0][1] == "out":
+            lists = self._lists(nodes)
+        out = []
+        for n, node in enumerate(nodes):
+            sides = []
+            for cf, label in self._sides:
+                if lists is not None and label == "out":
+                    sides.append((label, self._from_list(lists[n], cf, node)))
+                else:
+                    sides.append((label, self._from_keys(cf, node)))
+            out.append(sides)
+        return out
+
+    def pieces(self, nodes: Sequence[str]) -> list[list[Pieces]]:
+        """Like :meth:`expand` without the labels (what BFS and shortest path need)."""
+        if self._adjacency is not None and len(self._sides) == 1 and self._sides[0][1] == "out":
+            cf = self._sides[0][0]
+            values = self._lists(nodes)
+            if self._rels is None:  # the common case, inline
+                return [[adj.decode(v) if v[:1] != adj.OVERFLOW else self._from_keys(cf, n)] if v is not None
+                        else [()] for n, v in zip(nodes, values, strict=True)]
+            return [[self._from_list(v, cf, n)] for n, v in zip(nodes, values, strict=True)]
+        return [[p for _, p in per_node] for per_node in self.expand(nodes)]
+
+    def stream(self, nodes: Sequence[str]) -> Iterator[tuple[str, list[Pieces]]]:
+        """``(node, pieces per direction)`` for a frontier, read in chunks that grow from 16 to 1,024 nodes, so
+        a walk that stops early (a limit) has not read the lists of the whole frontier."""
+        pos, size, total = 0, 16, len(nodes)
+        while pos < total:
+            chunk = nodes[pos:pos + size]
+            pos += size
+            size = min(size * 2, 1024)
+            yield from zip(chunk, self.pieces(chunk), strict=True)
+
+    def pairs(self, node: str) -> Iterator[tuple[bytes, str]]:
+        """``(encoded relation type, neighbour id text)`` of every edge of one node, in walk order (for DFS)."""
+        for _, pieces in self.expand([node])[0]:
+            for rel, texts in pieces:
+                for j in range(0, len(texts), ID_TEXT):
+                    yield rel, texts[j:j + ID_TEXT]
+
+
+class EdgeReader:
+    """The ``edges`` field of a hub (whose entity stores only its edge count): ``[{dst, rel_type, properties,
+    created_at}]`` in key order (relation type, then destination id), read from its edge keys."""
+
+    __slots__ = ("_names", "_values", "ks", "store")
+
+    def __init__(self, store: Store, ks: Keyspace) -> None:
+        self.ks = ks
+        self.store = store  # column families are looked up per call: a kept handle would keep RocksDB open
+        self._names: dict[bytes, str] = {}
+        self._values = EdgeValues()
+
+    def __call__(self, id16: bytes) -> list[dict[str, Any]]:
+        return [edge for _, _, edge in adj.scan_edges(self.store, self.ks.prefix + id16, self._names, self._values)]
 
 
 def list_edges(store: Store, ks: Keyspace, id16: bytes, direction: str,
                rels: Sequence[str] | None) -> list[dict[str, Any]]:
     """The edges of one entity with their properties: ``{direction, src, dst, rel_type, properties,
     created_at}``, outgoing first, each group in (rel_type, other id) key order."""
-    plan = Plan(store, ks, direction, rels)
     names = RelNames()
+    values = EdgeValues()
     me = id_text(id16)
+    start = len(ks.prefix) + 16
+    suffixes = [encode_str(r) for r in rels] if rels else [b""]
     out = []
     base = ks.prefix + id16
-    for cf, suffixes, label in plan.families:
+    for cf, label in _SIDES[direction]:
         for suffix in suffixes:
             prefix = base + suffix
             opts = ReadOptions()
             opts.set_iterate_upper_bound(successor(prefix))
-            for key, value in cf.items(from_key=prefix, read_opt=opts):
+            for key, value in store.cfs[cf].items(from_key=prefix, read_opt=opts):
                 other = id_text(key[-16:])
-                data = orjson.loads(value) if value else {}
+                props, created = values(value)
                 src, dst = (me, other) if label == "out" else (other, me)
-                out.append({"direction": label, "src": src, "dst": dst, "rel_type": names(plan.relation(key)),
-                            "properties": data.get("properties") or {}, "created_at": data.get("created_at")})
+                out.append({"direction": label, "src": src, "dst": dst, "rel_type": names(key[start:-16]),
+                            "properties": props, "created_at": created})
     return out
 
 
-def neighbors_batch(store: Store, ks: Keyspace, ids: Sequence[bytes], direction: str,
-                    rels: Sequence[str] | None) -> dict[bytes, list[tuple[str, str, bytes]]]:
-    """``id16 -> [(direction label, rel_type, neighbour id16), ...]`` for many nodes in one pass: the ids
-    are sorted and every column family is read with one iterator that only moves forward."""
-    plan = Plan(store, ks, direction, rels)
+def neighbors_batch(plan: Plan, nodes: Sequence[str]) -> dict[str, list[tuple[str, str, str]]]:
+    """``node -> [(direction label, rel_type, neighbour id text), ...]`` for many nodes (id texts), their lists
+    read with one multi-get."""
     names = RelNames()
-    order = sorted(set(ids))
-    out: dict[bytes, list[tuple[str, str, bytes]]] = {i: [] for i in order}
-    for cf, suffixes, label in plan.families:
-        it = cf.iter()
-        for id16 in order:
-            found = out[id16]
-            for suffix in suffixes:
-                prefix = ks.prefix + id16 + suffix
-                it.seek(prefix)
-                while it.valid():
-                    key = it.key()
-                    if not key.startswith(prefix):
-                        break
-                    found.append((label, names(plan.relation(key)), key[-16:]))
-                    it.next()
+    order = list(dict.fromkeys(nodes))
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for node, sides in zip(order, plan.expand(order), strict=True):
+        found = out[node] = []
+        for label, pieces in sides:
+            for rel, texts in pieces:
+                name = names(rel)
+                found += [(label, name, texts[j:j + ID_TEXT]) for j in range(0, len(texts), ID_TEXT)]
     return out

@@ -57,7 +57,7 @@ def pick(engine: EntityEngine, found: dict[str, list[tuple[str, bytes]]],
             unclear[key] = candidates
     if unclear:
         wanted = list({i for cands in unclear.values() for _, i in cands})
-        records = dict(zip(wanted, engine.get_many(wanted), strict=True))
+        records = dict(zip(wanted, engine.get_stored_many(wanted), strict=True))
         for key, candidates in unclear.items():
             fresh = local.get(key, {})
             live = [(t, i) for t, i in candidates if i in fresh
@@ -77,33 +77,39 @@ def resolve_refs(engine: EntityEngine, values: Sequence[Any], role: str = "entit
     An unknown key is a :class:`NotFoundError`, an ambiguous one a :class:`ValidationError` naming the
     candidates, anything else than text or a UUID a :class:`ValidationError`.
     """
-    out: list[bytes | None] = []
+    found: dict[Any, bytes | None] = {}  # batches name the same entity many times: each value is parsed once
     keys: list[str] = []
-    seen: dict[Any, bytes | None] = {}  # batches name the same entity many times
-    for value in values:
-        try:
-            id16 = seen[value]
-        except KeyError:
-            id16 = seen[value] = as_id16(value)
-        except TypeError:  # unhashable: not an id, reported below
-            id16 = None
+    try:
+        unique = dict.fromkeys(values)
+    except TypeError:  # an unhashable value: never an id or a key
+        unique = dict.fromkeys(v for v in values if _hashable(v))
+        bad = next(v for v in values if not _hashable(v) or not (as_id16(v) or (isinstance(v, str) and v)))
+        raise ValidationError(f"{role} {bad!r} is not an entity id or key (expected a UUID or key text)") from None
+    for value in unique:
+        id16 = found[value] = as_id16(value)
         if id16 is None:
             if not isinstance(value, str) or not value:
                 raise ValidationError(f"{role} {value!r} is not an entity id or key (expected a UUID or key text)")
             keys.append(value)
-        out.append(id16)
     if keys:
         chosen = pick(engine, find_keys(engine, keys))
-        for n, value in enumerate(values):
-            if out[n] is None:
-                hit = chosen[value]
-                if hit is None:
-                    raise NotFoundError(f"{role} {value!r} is neither an entity id nor a key of any entity")
-                if isinstance(hit, Ambiguous):
-                    raise ValidationError(f"{role} key {value!r} is ambiguous: it names {len(hit.candidates)} "
-                                          f"entities ({hit}); give the id instead")
-                out[n] = hit
-    return out  # type: ignore[return-value]
+        for value in keys:
+            hit = chosen[value]
+            if hit is None:
+                raise NotFoundError(f"{role} {value!r} is neither an entity id nor a key of any entity")
+            if isinstance(hit, Ambiguous):
+                raise ValidationError(f"{role} key {value!r} is ambiguous: it names {len(hit.candidates)} "
+                                      f"entities ({hit}); give the id instead")
+            found[value] = hit
+    return [found[v] for v in values]  # type: ignore[misc]
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def resolve_edge_keys(engine: EntityEngine, schema: TableSchema, incoming: Sequence[Incoming]) -> None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFoundError
 from . import writes
-from .edges import Plan, RelNames, list_edges, neighbors_batch
+from .edges import Plan, RelNames, id16_of, list_edges, neighbors_batch
 from .ids import id_text
 from .options import (
     OPPOSITE,
@@ -21,7 +21,7 @@ from .options import (
     rel_filter,
 )
 from .resolve import resolve_refs
-from .walk import DeletedProbe, Found, Parents, bfs_paths, chain, dfs, shortest, skipped_ids
+from .walk import DeletedProbe, Parents, Walked, bfs, chain, dfs, shortest, skipped_ids
 
 if TYPE_CHECKING:
     from ..entities.engine import EntityEngine
@@ -37,10 +37,10 @@ class Graph:
 
     # -- helpers -----------------------------------------------------------------------------------
     def _entity(self, ref: Any, role: str, include_deleted: bool = True) -> tuple[bytes, dict[str, Any]]:
-        """Resolve an id or key to (id16, record); :class:`NotFoundError` if there is none (or, without
-        ``include_deleted``, if it is soft-deleted)."""
+        """Resolve an id or key to (id16, stored record); :class:`NotFoundError` if there is none (or,
+        without ``include_deleted``, if it is soft-deleted)."""
         (id16,) = resolve_refs(self.engine, [ref], role)
-        record = self.engine.get(id16)
+        record = self.engine.get_stored(id16)
         if record is None or (record.get("deleted_at") and not include_deleted):
             state = "is soft-deleted (pass include_deleted=True)" if record is not None else "does not exist"
             raise NotFoundError(f"{role} {ref!s} {state}")
@@ -48,36 +48,41 @@ class Graph:
 
     def entity(self, ref: Any, include_deleted: bool = True) -> dict[str, Any]:
         """The entity named by an id or a key (:class:`NotFoundError` if none)."""
-        return self._entity(ref, "entity", include_deleted)[1]
+        id16, record = self._entity(ref, "entity", include_deleted)
+        return self.engine.with_edges([record], [id16])[0]
 
     def _skip(self, include_deleted: bool) -> Any:
         return skipped_ids(self.engine, (s.short_name for s in self.schemas.all()), include_deleted)
 
-    def _records(self, ids: Sequence[bytes], skip: Any) -> list[dict[str, Any] | None]:
+    def _records(self, nodes: list[str], skip: Any) -> list[dict[str, Any] | None]:
+        ids = [id16_of(n) for n in nodes]
         if isinstance(skip, DeletedProbe):
-            return [skip.records.get(i) for i in ids]
-        return self.engine.get_many(list(ids))
+            return self.engine.with_edges([skip.records.get(n) for n in nodes], ids)
+        return self.engine.get_many(ids)
+
+    def _plan(self, direction: str, rels: Sequence[str] | None) -> Plan:
+        return Plan(self.engine.store, self.engine.ks, direction, rels, self.engine.packed_adjacency)
 
     @staticmethod
-    def _with_paths(plan: Plan, found: list[tuple[bytes, int]], parents: Parents) -> Found:
-        """``[(id16, path), ...]`` for the nodes of a DFS walk, from its parent links (a node may be listed
+    def _with_paths(found: list[tuple[str, int]], parents: Parents) -> Walked:
+        """The ids and results of a DFS walk, paths built from its parent links (a node may be listed
         before the parent it was relabelled through, so paths are built by following the links)."""
         names = RelNames()
-        paths: dict[bytes, list[dict[str, str]]] = {}
+        paths: dict[str, list[dict[str, str]]] = {}
         out = []
         for node, _ in found:
-            parent, key = parents[node]
+            parent, rel = parents[node]
             before = paths.get(parent)
             if before is None:
-                before = [{"id": id_text(n), "rel_type": names(plan.relation(k))} for n, k in chain(parents, parent)]
+                before = [{"id": n, "rel_type": names(r)} for n, r in chain(parents, parent)]
                 paths[parent] = before
-            path = paths[node] = [*before, {"id": id_text(node), "rel_type": names(plan.relation(key))}]
-            out.append((node, path))
-        return out
+            path = paths[node] = [*before, {"id": node, "rel_type": names(rel)}]
+            out.append({"id": node, "depth": len(path), "path": path})
+        return [n for n, _ in found], out
 
     def _walk(self, start: Any, depth: int, direction: str, rel_type: Any, strategy: str, limit: int | None,
-              include_deleted: bool) -> tuple[Found, Any]:
-        """Check the arguments and walk: ``[(id16, path), ...]`` in BFS or DFS order, and what was skipped."""
+              include_deleted: bool) -> tuple[Walked, Any]:
+        """Check the arguments and walk: (ids, results) in BFS or DFS order, and what was skipped."""
         check_depth(depth)
         check_direction(direction)
         rels = rel_filter(rel_type)
@@ -85,20 +90,20 @@ class Graph:
         limit = check_limit(limit)
         start16, _ = self._entity(start, "traversal start", include_deleted)
         skip = self._skip(include_deleted)
-        plan = Plan(self.engine.store, self.engine.ks, direction, rels)
+        plan = self._plan(direction, rels)
         if strategy == "bfs":
-            return bfs_paths(plan, start16, depth, skip, limit), skip
-        found, parents = dfs(plan, start16, depth, skip, limit)
-        return self._with_paths(plan, found, parents), skip
+            return bfs(plan, id_text(start16), depth, skip, limit), skip
+        found, parents = dfs(plan, id_text(start16), depth, skip, limit)
+        return self._with_paths(found, parents), skip
 
     # -- reads -------------------------------------------------------------------------------------
     def traverse(self, start: Any, depth: int = 1, direction: str = "out", rel_type: Any = None,
                  strategy: str = "bfs", limit: int | None = None,
                  include_deleted: bool = False) -> list[dict[str, Any]]:
-        found, skip = self._walk(start, depth, direction, rel_type, strategy, limit, include_deleted)
-        records = self._records([n for n, _ in found], skip)
-        return [{"entity": record, "depth": len(path), "path": path}
-                for (_, path), record in zip(found, records, strict=True)
+        (ids, found), skip = self._walk(start, depth, direction, rel_type, strategy, limit, include_deleted)
+        records = self._records(ids, skip)
+        return [{"entity": record, "depth": r["depth"], "path": r["path"]}
+                for r, record in zip(found, records, strict=True)
                 # None / deleted: removed or soft-deleted by another thread since the walk read the edges
                 if record is not None and (include_deleted or record.get("deleted_at") is None)]
 
@@ -106,8 +111,7 @@ class Graph:
                      strategy: str = "bfs", limit: int | None = None,
                      include_deleted: bool = False) -> list[dict[str, Any]]:
         """Like :meth:`traverse` without reading the entities: ``{"id", "depth", "path"}`` per node."""
-        found, _ = self._walk(start, depth, direction, rel_type, strategy, limit, include_deleted)
-        return [{"id": path[-1]["id"], "depth": len(path), "path": path} for _, path in found]
+        return self._walk(start, depth, direction, rel_type, strategy, limit, include_deleted)[0][1]
 
     def shortest_path(self, a: Any, b: Any, max_depth: int = 6, direction: str = "both", rel_type: Any = None,
                       include_deleted: bool = False) -> dict[str, Any] | None:
@@ -117,15 +121,15 @@ class Graph:
         a16, a_record = self._entity(a, "path start", include_deleted)
         b16, _ = self._entity(b, "path end", include_deleted)
         skip = self._skip(include_deleted)
-        store, ks = self.engine.store, self.engine.ks
-        forward = Plan(store, ks, direction, rels)
-        hops = shortest(forward, Plan(store, ks, OPPOSITE[direction], rels), a16, b16, max_depth, skip)
+        hops = shortest(self._plan(direction, rels), self._plan(OPPOSITE[direction], rels), id_text(a16),
+                        id_text(b16), max_depth, skip)
         if hops is None:
             return None
         names = RelNames()
-        path = [{"id": id_text(n), "rel_type": names(forward.relation(k))} for n, k in hops]
+        path = [{"id": n, "rel_type": names(r)} for n, r in hops]
+        ids = [id16_of(n) for n, _ in hops]
         return {"length": len(hops), "path": path,
-                "entities": [a_record, *self.engine.get_many([n for n, _ in hops])]}
+                "entities": self.engine.with_edges([a_record, *self.engine.get_stored_many(ids)], [a16, *ids])}
 
     def edges(self, ref: Any, direction: str = "out", rel_type: Any = None) -> list[dict[str, Any]]:
         check_direction(direction)
@@ -140,20 +144,16 @@ class Graph:
         refs = list(refs)
         ids = resolve_refs(self.engine, refs, "entity")
         skip = self._skip(include_deleted)
-        found = neighbors_batch(self.engine.store, self.engine.ks, ids, direction, rels)
-        return {id_text(i): [{"id": id_text(other), "rel_type": rel, "direction": label}
-                             for label, rel, other in found[i] if other not in skip]
-                for i in dict.fromkeys(ids)}
+        nodes = [id_text(i) for i in dict.fromkeys(ids)]
+        found = neighbors_batch(self._plan(direction, rels), nodes)
+        return {n: [{"id": other, "rel_type": rel, "direction": label} for label, rel, other in found[n]
+                    if other not in skip] for n in nodes}
 
     # -- writes ------------------------------------------------------------------------------------
     def add_edge(self, src: Any, dst: Any, rel_type: str, properties: dict[str, Any] | None = None) -> dict[str, Any]:
         check_rel_type(rel_type)
-        written = writes.add_edges(self.engine, [(src, dst, rel_type, properties)])
-        (record,) = written.values()
-        (dst16,) = resolve_refs(self.engine, [dst], "edge destination")
-        target = id_text(dst16)
-        edge = next(e for e in record["edges"] if e["dst"] == target and e["rel_type"] == rel_type)
-        return {"src": record["id"], **edge}
+        (edge,) = writes.add_edges(self.engine, [(src, dst, rel_type, properties)], want=True)
+        return edge
 
     def add_edges(self, items: Iterable[Any]) -> int:
         items = list(items)

@@ -2,8 +2,10 @@
 bidirectional breadth-first shortest path. Nothing here reads entities; :mod:`.service` turns the ids into
 results.
 
-Costs are kept to what RocksDB must do: one prefix scan per expanded node (per column family and followed
-relation type), keys only, and a set lookup per edge to skip seen and soft-deleted nodes.
+Nodes are canonical id texts, as the packed lists hold them (:mod:`.adjacency`): a walk's results need no
+formatting of ids. Costs are kept to what RocksDB must do: one multi-get of packed lists per chunk of a
+frontier (a key scan for a hub or against the edge direction), and per edge a string slice and a set lookup
+to skip seen and soft-deleted nodes.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from rocksdict import ReadOptions
 
 from ..index.fields import ROWS_FIELD
 from ..storage.codec import TAG_NULL, decode_str, successor
-from .edges import Plan
+from .edges import ID_TEXT, Plan, id16_of
+from .ids import id_text
 
 if TYPE_CHECKING:
     from ..entities.engine import EntityEngine
@@ -24,25 +27,25 @@ if TYPE_CHECKING:
 MAX_DELETED_SET = 4096
 _NOT_NULL = bytes((TAG_NULL + 1,))
 
-Parents = dict[bytes, Any]  # id16 -> (parent id16, edge key) | None for the start
+Parents = dict[str, Any]  # id text -> (parent id text, encoded relation type) | None for the start
 
 
 class DeletedProbe:
-    """``id16 in probe`` is true for an id that is soft-deleted or missing; reads each entity once and keeps
-    it (``records``), so the results reuse what the walk read."""
+    """``node in probe`` is true for an id (text) that is soft-deleted or missing; reads each entity once and
+    keeps it (``records``, by id text), so the results reuse what the walk read."""
 
     __slots__ = ("engine", "records")
 
     def __init__(self, engine: EntityEngine) -> None:
         self.engine = engine
-        self.records: dict[bytes, dict[str, Any] | None] = {}
+        self.records: dict[str, dict[str, Any] | None] = {}
 
-    def __contains__(self, id16: object) -> bool:
+    def __contains__(self, node: object) -> bool:
         records = self.records
-        if id16 in records:
-            record = records[id16]
+        if node in records:
+            record = records[node]  # type: ignore[index]
         else:
-            record = records[id16] = self.engine.get(id16)  # type: ignore[arg-type]
+            record = records[node] = self.engine.get_stored(id16_of(node))  # type: ignore[arg-type,index]
         return record is None or record.get("deleted_at") is not None
 
 
@@ -54,87 +57,84 @@ def skipped_ids(engine: EntityEngine, tables: Iterable[str], include_deleted: bo
         return frozenset()
     store, ks = engine.store, engine.ks
     cf = store.cfs["field_index"]
-    found: set[bytes] = set()
+    found: set[str] = set()
     for table in tables:
         prefix = ks.field_prefix(table, ROWS_FIELD)
         opts = ReadOptions()
         opts.set_iterate_upper_bound(successor(prefix))
         for key in cf.keys(from_key=prefix + _NOT_NULL, read_opt=opts):
-            found.add(key[-16:])
+            found.add(id_text(key[-16:]))
             if len(found) > MAX_DELETED_SET:
                 return DeletedProbe(engine)
     return found
 
 
 Hop = dict[str, str]
-Found = list[tuple[bytes, list[Hop]]]
+Walked = tuple[list[str], list[dict[str, Any]]]  # (id texts, [{"id", "depth", "path"}, ...]) in walk order
 
 
-def bfs_paths(plan: Plan, start: bytes, depth: int, skip: Any, limit: int | None) -> Found:
+def bfs(plan: Plan, start: str, depth: int, skip: Any, limit: int | None) -> Walked:
     """Breadth-first from ``start`` up to ``depth`` hops, each node listed once (the start never), at its
-    shortest distance, with its path (hops ``{"id", "rel_type"}`` from the start) as it finds the
-    node, in the same pass: ``[(id16, path), ...]`` in discovery order. This is the traversal hot loop: one
-    prefix scan per expanded node, and per edge a key slice, two set/dict lookups and, for a new node, its
-    id text, one hop dict and one path list. A node's hop dict is shared by the paths of everything reached
-    through it (each path is its own list)."""
-    paths: dict[bytes, list[Hop]] = {start: []}
-    found: Found = []
+    shortest distance, with its path (hops ``{"id", "rel_type"}`` from the start), in discovery order:
+    the ids, and the results ``{"id", "depth", "path"}`` built as the nodes are found.
+
+    This is the traversal hot loop: one multi-get per chunk of the frontier, and per edge a slice and two
+    set/dict lookups; per new node one hop dict, one path list and its result dict. A node's hop dict is
+    shared by the paths of everything reached through it (each path is its own list)."""
+    paths: dict[str, list[Hop]] = {start: []}
+    order: list[str] = []
+    results: list[dict[str, Any]] = []
     if limit == 0:
-        return found
-    room = limit if limit is not None else -1
-    base, families, cut = plan.prefix, plan.families, plan.start
+        return order, results
+    room = limit if limit is not None else -1  # counts down to 0; without a limit it never reaches it
     names: dict[bytes, str] = {}
     frontier = [start]
-    for _ in range(depth):
-        following: list[bytes] = []
-        for node in frontier:
+    for level in range(1, depth + 1):
+        following: list[str] = []
+        for node, sides in plan.stream(frontier):
             before = paths[node]
-            head = base + node
-            for cf, suffixes, _ in families:
-                for suffix in suffixes:
-                    prefix = head + suffix
-                    opts = ReadOptions()
-                    opts.set_iterate_upper_bound(successor(prefix))
-                    for key in cf.keys(from_key=prefix, read_opt=opts):
-                        other = key[-16:]
+            for pieces in sides:
+                for raw, texts in pieces:
+                    rel = names.get(raw)
+                    if rel is None:
+                        rel = names[raw] = decode_str(raw)[0]
+                    for j in range(0, len(texts), ID_TEXT):
+                        other = texts[j:j + ID_TEXT]
                         if other in paths or (skip and other in skip):
                             continue
-                        raw = key[cut:-16]
-                        rel = names.get(raw)
-                        if rel is None:
-                            rel = names[raw] = decode_str(raw)[0]
-                        h = other.hex()
-                        path = paths[other] = [*before, {"id": f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}",
-                                                         "rel_type": rel}]
+                        path = paths[other] = [*before, {"id": other, "rel_type": rel}]
                         following.append(other)
-                        found.append((other, path))
-                        if len(found) == room:
-                            return found
+                        results.append({"id": other, "depth": level, "path": path})
+                        room -= 1
+                        if room == 0:
+                            order += following
+                            return order, results
         if not following:
             break
+        order += following
         frontier = following
-    return found
+    return order, results
 
 
-def dfs(plan: Plan, start: bytes, depth: int, skip: Any, limit: int | None) -> tuple[list[tuple[bytes, int]], Parents]:
+def dfs(plan: Plan, start: str, depth: int, skip: Any, limit: int | None) -> tuple[list[tuple[str, int]], Parents]:
     """Depth-first (pre-order) from ``start`` up to ``depth`` hops.
 
     A node is listed once, when first reached. When it is reached again by a shorter path it is explored
     again from there, so the nodes found are exactly those within ``depth`` hops (as with BFS) and, without
     a limit, each ends labelled with its shortest distance and a path of that length.
     """
-    best: dict[bytes, int] = {start: 0}
+    best: dict[str, int] = {start: 0}
     parents: Parents = {start: None}
-    order: list[bytes] = []
+    order: list[str] = []
     if limit == 0:
         return [], parents
-    stack = [(start, 0, plan.scan(start))]
+    stack = [(start, 0, plan.pairs(start))]
     while stack:
         node, d, edges = stack[-1]
         if best[node] < d:  # reached again by a shorter path since this frame was pushed: it is explored there
             stack.pop()
             continue
-        for key, other in edges:
+        for rel, other in edges:
             if other in skip:
                 continue
             step = d + 1
@@ -144,19 +144,19 @@ def dfs(plan: Plan, start: bytes, depth: int, skip: Any, limit: int | None) -> t
             elif step >= known:
                 continue
             best[other] = step
-            parents[other] = (node, key)
+            parents[other] = (node, rel)
             if len(order) == limit:
                 return [(n, best[n]) for n in order], parents
             if step < depth:
-                stack.append((other, step, plan.scan(other)))
+                stack.append((other, step, plan.pairs(other)))
                 break
         else:
             stack.pop()
     return [(n, best[n]) for n in order], parents
 
 
-def chain(parents: Parents, node: bytes) -> list[tuple[bytes, bytes]]:
-    """``[(node id16, edge key), ...]`` from the start's first hop to ``node``."""
+def chain(parents: Parents, node: str) -> list[tuple[str, bytes]]:
+    """``[(node, encoded relation type), ...]`` from the start's first hop to ``node``."""
     hops = []
     link = parents[node]
     while link is not None:
@@ -167,19 +167,19 @@ def chain(parents: Parents, node: bytes) -> list[tuple[bytes, bytes]]:
     return hops
 
 
-def shortest(forward: Plan, backward: Plan, a: bytes, b: bytes, max_depth: int,
-             skip: Any) -> list[tuple[bytes, bytes]] | None:
-    """Bidirectional BFS: ``[(node id16, edge key), ...]`` hops of a shortest path from ``a`` to ``b`` of
-    at most ``max_depth`` edges (``[]`` when a == b), or ``None``.
+def shortest(forward: Plan, backward: Plan, a: str, b: str, max_depth: int,
+             skip: Any) -> list[tuple[str, bytes]] | None:
+    """Bidirectional BFS: ``[(node, encoded relation type), ...]`` hops of a shortest path from ``a`` to ``b``
+    of at most ``max_depth`` edges (``[]`` when a == b), or ``None``.
 
     ``forward`` reads edges in the walk's direction from ``a``; ``backward`` the opposite direction from
-    ``b``. The side with the smaller frontier expands one full level at a time; the first level where the
-    two searches touch holds a shortest meeting point.
+    ``b``. The side with the smaller frontier expands one full level at a time (its lists read with one
+    multi-get per chunk); the first level where the two searches touch holds a shortest meeting point.
     """
     if a == b:
         return []
-    side_a: dict[bytes, Any] = {a: (None, None, 0)}  # id16 -> (previous toward a, edge key, distance from a)
-    side_b: dict[bytes, Any] = {b: (None, None, 0)}  # id16 -> (next toward b, edge key, distance to b)
+    side_a: dict[str, Any] = {a: (None, None, 0)}  # node -> (previous toward a, relation, distance from a)
+    side_b: dict[str, Any] = {b: (None, None, 0)}  # node -> (next toward b, relation, distance to b)
     front_a, front_b = [a], [b]
     dist_a = dist_b = 0
     while front_a and front_b and dist_a + dist_b < max_depth:
@@ -190,14 +190,17 @@ def shortest(forward: Plan, backward: Plan, a: bytes, b: bytes, max_depth: int,
             plan, mine, theirs, front = backward, side_b, side_a, front_b
         level = (dist_a if grow_a else dist_b) + 1
         following, meets = [], []
-        for node in front:
-            for key, other in plan.scan(node):
-                if other in mine or other in skip:
-                    continue
-                mine[other] = (node, key, level)
-                following.append(other)
-                if other in theirs:
-                    meets.append(other)
+        for node, sides in plan.stream(front):
+            for pieces in sides:
+                for rel, texts in pieces:
+                    for j in range(0, len(texts), ID_TEXT):
+                        other = texts[j:j + ID_TEXT]
+                        if other in mine or other in skip:
+                            continue
+                        mine[other] = (node, rel, level)
+                        following.append(other)
+                        if other in theirs:
+                            meets.append(other)
         if grow_a:
             front_a, dist_a = following, level
         else:
@@ -208,17 +211,17 @@ def shortest(forward: Plan, backward: Plan, a: bytes, b: bytes, max_depth: int,
     return None
 
 
-def _join(side_a: dict[bytes, Any], side_b: dict[bytes, Any], middle: bytes) -> list[tuple[bytes, bytes]]:
+def _join(side_a: dict[str, Any], side_b: dict[str, Any], middle: str) -> list[tuple[str, bytes]]:
     hops = []
     node = middle
     while side_a[node][0] is not None:
-        previous, key, _ = side_a[node]
-        hops.append((node, key))
+        previous, rel, _ = side_a[node]
+        hops.append((node, rel))
         node = previous
     hops.reverse()
     node = middle
     while side_b[node][0] is not None:
-        following, key, _ = side_b[node]
-        hops.append((following, key))
+        following, rel, _ = side_b[node]
+        hops.append((following, rel))
         node = following
     return hops

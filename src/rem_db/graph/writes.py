@@ -1,7 +1,8 @@
-"""Edge changes. An edge belongs to its source entity: adding or removing one rewrites the source's
-``edges`` list through the entity engine's write path (:meth:`EntityEngine.write_record`), which puts the
-entity, its index entries, both edge keys and its WAL record in one atomic batch. So the ``edges`` field of
-an entity always equals its forward edges, and every change is replicated like any other write.
+"""Edge changes: ``add_edges`` / ``remove_edge``. An edge belongs to its source entity: a change rewrites the
+source's ``edges`` field (a hub's edge count) and ``modified_at`` with its index entry, puts or deletes both
+edge keys and the source's packed list (:class:`~.changes.EdgeChanges`), and appends one ``edges`` WAL record
+per source listing the edges put or removed (not the entity), all in one atomic write. So the ``edges`` field
+always equals the forward edges, and replicas get the change itself.
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..entities.records import merge_edges, now_iso, to_plain
+from ..entities.records import now_iso, to_plain
 from ..errors import NotFoundError, ValidationError
 from ..schema.validation import RowRef
+from . import adjacency as adj
+from .adjacency import EdgeValues, edge_value
+from .changes import EdgeChanges
 from .ids import id_text
 from .options import check_rel_type
 from .resolve import resolve_refs
@@ -20,12 +24,11 @@ if TYPE_CHECKING:
     from ..entities.engine import EntityEngine
 
 EdgeItem = tuple[Any, Any, str, dict[str, Any]]
+_NO_PROPS: dict[str, Any] = {}  # never changed: an edge's properties are replaced, not updated in place
 
 
 def parse_item(n: int, item: Any) -> EdgeItem:
     """``(src, dst, rel_type[, properties])`` or ``{"src", "dst", "rel_type"[, "properties"]}``."""
-    if type(item) is tuple and len(item) == 3 and type(item[2]) is str and item[2]:  # the bulk-load shape
-        return item[0], item[1], item[2], {}
     if isinstance(item, dict):
         unknown = set(item) - {"src", "dst", "rel_type", "properties"}
         if unknown or not {"src", "dst", "rel_type"} <= set(item):
@@ -48,11 +51,13 @@ def parse_item(n: int, item: Any) -> EdgeItem:
 
 
 def _fetch_sources(engine: EntityEngine, given: Sequence[Any], ids: Sequence[bytes]) -> dict[bytes, dict[str, Any]]:
+    """The stored form of every source (live ones only: a soft-deleted entity does not change)."""
     unique = list(dict.fromkeys(ids))
-    records = dict(zip(unique, engine.get_many(unique), strict=True))
-    for value, id16 in zip(given, ids, strict=True):
-        record = records[id16]
+    records = dict(zip(unique, engine.get_stored_many(unique), strict=True))
+    engine.known.update(i for i, record in records.items() if record is not None)
+    for id16, record in records.items():
         if record is None or record.get("deleted_at"):
+            value = next(v for v, i in zip(given, ids, strict=True) if i == id16)
             state = "is soft-deleted" if record is not None else "does not exist"
             raise NotFoundError(f"edge source {value!s} {state}" + ("" if str(value) == id_text(id16)
                                                                     else f" (id {id_text(id16)})"))
@@ -62,53 +67,138 @@ def _fetch_sources(engine: EntityEngine, given: Sequence[Any], ids: Sequence[byt
 def _check_targets(engine: EntityEngine, given: Sequence[Any], ids: Sequence[bytes], known: set[bytes]) -> None:
     """Every destination must be stored in the tenant (a soft-deleted one still exists)."""
     unknown = [i for i in dict.fromkeys(ids) if i not in known]
-    raws = engine.store.multi_get("entities", [engine.ks.entity(i) for i in unknown])
-    missing = {i for i, raw in zip(unknown, raws, strict=True) if raw is None}
+    missing = set(unknown) - engine.exist(unknown)
     if missing:
         value = next(v for v, i in zip(given, ids, strict=True) if i in missing)
         raise NotFoundError(f"edge destination {value!s} does not exist")
 
 
-def add_edges(engine: EntityEngine, items: Iterable[Any]) -> dict[bytes, dict[str, Any]]:
+def add_edges(engine: EntityEngine, items: Iterable[Any], want: bool = False) -> list[dict[str, Any]]:
     """Add (or update: merge by (dst, rel_type), new properties win, ``created_at`` kept) many edges in one
-    atomic batch. Returns the rewritten source entities by id."""
-    parsed = [parse_item(n, item) for n, item in enumerate(items)]
+    atomic batch. With ``want``, returns the edges (``{src, dst, rel_type, properties, created_at}``), one per
+    distinct (src, dst, rel_type), the last given winning."""
+    parsed = [(*item, _NO_PROPS) if type(item) is tuple and len(item) == 3 and type(item[2]) is str and item[2]
+              else parse_item(n, item) for n, item in enumerate(items)]  # the bulk-load shape, inline
     if not parsed:
-        return {}
+        return []
     with engine.lock:
         srcs = resolve_refs(engine, [p[0] for p in parsed], "edge source")
         dsts = resolve_refs(engine, [p[1] for p in parsed], "edge destination")
         records = _fetch_sources(engine, [p[0] for p in parsed], srcs)
         _check_targets(engine, [p[1] for p in parsed], dsts, set(records))
-        grouped: dict[bytes, list[dict[str, Any]]] = {}
+        grouped: dict[bytes, dict[tuple[str, bytes], dict[str, Any]]] = {s: {} for s in records}
         for (_, _, rel, props), src16, dst16 in zip(parsed, srcs, dsts, strict=True):
-            grouped.setdefault(src16, []).append({"dst": id_text(dst16), "rel_type": rel, "properties": props,
-                                                  "created_at": None})
+            grouped[src16][(rel, dst16)] = props  # the last one given wins
         now = now_iso()
         batch = engine.store.batch()
-        written = {}
-        for src16, new in grouped.items():
-            old = records[src16]
-            record = {**old, "edges": merge_edges(old.get("edges") or [], new, now), "modified_at": now}
-            engine.write_record(batch, engine.schema_of(old["entity_type"]), old, record, src16)
-            written[src16] = record
+        add = _Adder(engine, EdgeChanges.of(batch, engine.store, engine.ks), now, want)
+        for src16, given in grouped.items():
+            record = records[src16]
+            edges: Any
+            if type(record.get("edges")) is int:
+                changed, edges = add.to_hub(src16, record, given)  # the new edge count
+            else:
+                changed, edges = add.to_list(src16, record, given)
+                if len(edges) > adj.MAX_INLINE:  # it became a hub
+                    edges = len(edges)
+            if changed:
+                new = {**record, "edges": edges, "modified_at": now}
+                engine.write_edge_source(batch, engine.schema_of(record["entity_type"]), record, new, src16,
+                                         changed, [])
         engine.commit(batch)
-    return written
+    return add.out
 
 
-def remove_edge(engine: EntityEngine, src: Any, dst: Any, rel_type: str) -> dict[str, Any]:
-    """Remove one edge; :class:`NotFoundError` when there is no such edge. Returns the source entity."""
+class _Adder:
+    """The per-source steps of :func:`add_edges`."""
+
+    def __init__(self, engine: EntityEngine, changes: EdgeChanges, now: str, want: bool) -> None:
+        self.engine, self.changes, self.now, self.want = engine, changes, now, want
+        self.fresh = edge_value({}, now)  # the value of every new edge without properties
+        self.out: list[dict[str, Any]] = []
+
+    def to_list(self, src16: bytes, record: dict[str, Any],
+                given: dict[tuple[str, bytes], dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Merge ``given`` into a source that lists its edges; returns (edges put, the new edge list)."""
+        rel_key, now = self.engine.rel_key, self.now
+        entries = {(e["rel_type"], e["dst"]): e for e in record.get("edges") or ()}
+        keyed: dict[tuple[str, str], tuple[bytes, bytes]] = {}  # the list key of each new or changed edge
+        links, changed = [], []
+        for (rel, dst16), props in given.items():
+            h = dst16.hex()
+            dst = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+            prev = entries.get((rel, dst))
+            if prev is not None and (prev.get("properties") or {}) == props:
+                edge = prev  # unchanged
+            else:
+                created = now if prev is None else prev["created_at"]
+                edge = entries[(rel, dst)] = {"dst": dst, "rel_type": rel, "properties": props, "created_at": created}
+                raw = rel_key(rel)
+                keyed[(rel, dst)] = (raw, dst.encode())
+                links.append((raw, dst16, self.fresh if not props and prev is None else edge_value(props, created)))
+                changed.append(edge)
+            if self.want:
+                self.out.append({"src": record["id"], **edge})
+        if not changed:
+            return [], []
+        self.changes.link_many(src16, links)
+        order = sorted((keyed.get(k) or (rel_key(k[0]), k[1].encode()), k) for k in entries)  # key order
+        self.changes.pack(src16, adj.packed([key for key, _ in order]))
+        return changed, [entries[k] for _, k in order]
+
+    def to_hub(self, src16: bytes, record: dict[str, Any],
+               given: dict[tuple[str, bytes], dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
+        """Add ``given`` to a hub (its entity holds its edge count); returns (edges put, the new count)."""
+        engine, head = self.engine, self.engine.ks.prefix
+        keys = [(engine.rel_key(rel), dst16) for rel, dst16 in given]
+        found = engine.store.multi_get("edges", [head + src16 + r + d for r, d in keys])
+        values = EdgeValues()
+        count = record["edges"]
+        changed = []
+        for ((rel, dst16), props), (raw, _), old in zip(given.items(), keys, found, strict=True):
+            created = values(old)[1] if old is not None else self.now
+            value = edge_value(props, created)
+            edge = {"dst": id_text(dst16), "rel_type": rel, "properties": props, "created_at": created}
+            if old != value:
+                self.changes.link(src16, raw, dst16, value)
+                changed.append(edge)
+                count += old is None
+            if self.want:
+                self.out.append({"src": record["id"], **edge})
+        if count != record["edges"]:
+            self.changes.pack(src16, adj.overflow(count))
+        return changed, count
+
+
+def remove_edge(engine: EntityEngine, src: Any, dst: Any, rel_type: str) -> None:
+    """Remove one edge; :class:`NotFoundError` when there is no such edge."""
     check_rel_type(rel_type)
     with engine.lock:
         src16, dst16 = resolve_refs(engine, [src, dst], "edge end")
         old = _fetch_sources(engine, [src], [src16])[src16]
-        target = id_text(dst16)
-        edges = old.get("edges") or []
-        kept = [e for e in edges if not (e["dst"] == target and e["rel_type"] == rel_type)]
-        if len(kept) == len(edges):
-            raise NotFoundError(f"no edge {src!s} -[{rel_type}]-> {dst!s}")
-        record = {**old, "edges": kept, "modified_at": now_iso()}
+        raw, target = engine.rel_key(rel_type), id_text(dst16)
+        current = old.get("edges")
+        edges: Any
+        if type(current) is int:  # a hub
+            if engine.store.get("edges", engine.ks.prefix + src16 + raw + dst16) is None:
+                raise NotFoundError(f"no edge {src!s} -[{rel_type}]-> {dst!s}")
+            edges = current - 1
+            if edges <= adj.REPACK_AT:  # small again: it lists its edges
+                edges = _without(engine.edge_reader(src16), target, rel_type)
+        else:
+            edges = _without(current or [], target, rel_type)
+            if len(edges) == len(current or ()):
+                raise NotFoundError(f"no edge {src!s} -[{rel_type}]-> {dst!s}")
         batch = engine.store.batch()
-        engine.write_record(batch, engine.schema_of(old["entity_type"]), old, record, src16)
+        changes = EdgeChanges.of(batch, engine.store, engine.ks)
+        changes.unlink(src16, raw, dst16)
+        changes.pack(src16, adj.overflow(edges) if type(edges) is int else
+                     adj.packed([(engine.rel_key(e["rel_type"]), e["dst"].encode()) for e in edges]))
+        new = {**old, "edges": edges, "modified_at": now_iso()}
+        engine.write_edge_source(batch, engine.schema_of(old["entity_type"]), old, new, src16, [],
+                                 [{"dst": target, "rel_type": rel_type}])
         engine.commit(batch)
-    return record
+
+
+def _without(edges: list[dict[str, Any]], dst: str, rel_type: str) -> list[dict[str, Any]]:
+    return [e for e in edges if not (e["dst"] == dst and e["rel_type"] == rel_type)]

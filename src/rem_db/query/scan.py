@@ -185,9 +185,9 @@ def _sequential(db: Any, table: str, include_deleted: bool, prefilter: Callable[
                 if prefilter is not None:
                     mine = [raw for raw in mine if prefilter(raw)]
                 decoded += len(mine) + len(odd)
-                for row in itertools.chain(map(loads, mine), odd):
-                    if include_deleted or row["deleted_at"] is None:
-                        yield row
+                # stored rows hold their edge count: with_edges reads the edges back (docs/graph.md)
+                yield from engine.with_edges([row for row in itertools.chain(map(loads, mine), odd)
+                                              if include_deleted or row["deleted_at"] is None])
         finally:
             stats.seen += seen
             stats.decoded += decoded

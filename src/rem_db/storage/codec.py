@@ -160,7 +160,9 @@ def format_timestamp(moment: datetime) -> str:
 
 
 def tag_bounds(tag: int) -> tuple[bytes, bytes]:
-    """The half-open byte range that holds every value of one tag."""
+    """The half-open byte range that holds every value of one tag's type (false and true are one type)."""
+    if tag in (TAG_FALSE, TAG_TRUE):
+        return bytes((TAG_FALSE,)), bytes((TAG_TRUE + 1,))
     return bytes((tag,)), bytes((tag + 1,))
 
 

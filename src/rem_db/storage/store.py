@@ -40,9 +40,11 @@ COLUMN_FAMILIES = (
     "key_material",  # wrapped keys and salts
     "meta",  # format version and other database-wide values
     "fulltext",  # BM25 postings and document lengths over embedded text
+    "adjacency",  # tenant + id + b"o" -> packed outgoing neighbour ids (graph/adjacency.py)
 )
 
 HOLDER_FILE = "HOLDER"
+BLOCK_CACHE_BYTES = 64 * 1024 * 1024  # one LRU cache of uncompressed blocks, shared by every column family
 READ_ONLY_OPEN_ATTEMPTS = 8
 _COMPRESSION = {
     "none": DBCompressionType.none,
@@ -86,16 +88,19 @@ class Batch:
     """Puts and deletes across column families, committed as one atomic RocksDB write.
 
     ``on_commit`` callbacks run once the batch is written (the committer calls them), e.g. to update
-    in-memory vector indexes.
+    in-memory vector indexes. ``before_write`` callbacks run just before it is written (they may still add
+    to it: derived values staged during the batch, kept in ``stash``, are put once each).
     """
 
-    __slots__ = ("_batch", "_store", "count", "on_commit")
+    __slots__ = ("_batch", "_store", "before_write", "count", "on_commit", "stash")
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._batch = WriteBatch(raw_mode=True)
         self.count = 0
         self.on_commit: list = []
+        self.before_write: list = []
+        self.stash: dict = {}
 
     def put(self, cf: str, key: bytes, value: bytes = b"") -> None:
         self._batch.put(key, value, self._store.handles[cf])
@@ -112,6 +117,16 @@ class Batch:
         self._batch.delete(key, self._store.handles[cf])
         self.count += 1
 
+    def apply(self, cf: str, ops: list[tuple[bytes, bytes | None]]) -> None:
+        """Puts (``(key, value)``) and deletes (``(key, None)``), in order: for hot loops."""
+        handle, put, delete = self._store.handles[cf], self._batch.put, self._batch.delete
+        for key, value in ops:
+            if value is None:
+                delete(key, handle)
+            else:
+                put(key, value, handle)
+        self.count += len(ops)
+
 
 class Store:
     """A RocksDB directory with REM's column families, opened read-write (one process) or read-only."""
@@ -122,12 +137,15 @@ class Store:
         self.read_only = read_only
         self.settings = settings or StorageSettings.from_env()
         self._check_path()
-        cache = Cache(64 * 1024 * 1024)
+        cache = Cache(BLOCK_CACHE_BYTES)
         opts = _options(self.settings, cache)
         families = {name: _options(self.settings, cache) for name in COLUMN_FAMILIES}
+        existing = set(Rdict.list_cf(str(self.path), Options(raw_mode=True))) \
+            if (self.path / "CURRENT").exists() else set()
         if read_only:
-            existing = set(Rdict.list_cf(str(self.path), Options(raw_mode=True)))
             families = {name: o for name, o in families.items() if name in existing}
+        # RocksDB opens a directory only with all of its families: keep ones this version does not use
+        families.update({name: _options(self.settings, cache) for name in existing - families.keys() - {"default"}})
         self._db = self._open(opts, families)
         self.cfs = {name: self._db.get_column_family(name) for name in families}
         self.handles = {name: self._db.get_column_family_handle(name) for name in families}
@@ -243,6 +261,9 @@ class Store:
     def write(self, batch: Batch) -> None:
         """Commit a batch atomically. It reaches the OS before this returns (survives kill -9);
         with ``P8_SYNC_WRITES=true`` it is also fsynced (survives power loss)."""
+        for hook in batch.before_write:
+            hook()
+        batch.before_write = []
         if batch.count == 0:
             return
         try:

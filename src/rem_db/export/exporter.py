@@ -1,0 +1,282 @@
+"""Exporting tables to Parquet, CSV or JSON Lines (SPEC §8): ``export_table`` and ``export_all``.
+
+Rows are read in id order (soft-deleted ones last, with ``include_deleted``) and written in chunks of
+``P8_EXPORT_ROW_GROUP_SIZE`` rows (default 10,000; one Parquet row group each), so memory holds one chunk
+whatever the size of the table. A ``where`` condition is the query engine's (indexes narrow the rows
+when they can); vectors are read per chunk with one multi-get.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from ..embeddings.vectors import CF as VECTORS_CF
+from ..errors import ConfigError, QueryError, SchemaError, StorageError
+from ..schema.model import TableSchema
+from .arrow_schema import Column, table_columns
+from .batches import Chunk
+from .writers import format_for, io_error, open_sink, prepare_dir
+
+DEFAULT_ROW_GROUP_SIZE = 10_000
+MANIFEST = "manifest.json"
+Progress = Callable[[str, int, int | None], None]  # (table, rows written, rows expected or None)
+
+
+def row_group_size() -> int:
+    """``$P8_EXPORT_ROW_GROUP_SIZE`` (default 10,000): rows per chunk and per Parquet row group."""
+    raw = os.environ.get("P8_EXPORT_ROW_GROUP_SIZE")
+    if raw is None or not raw.strip():
+        return DEFAULT_ROW_GROUP_SIZE
+    try:
+        size = int(raw)
+    except ValueError:
+        raise ConfigError(f"P8_EXPORT_ROW_GROUP_SIZE must be a whole number, got {raw!r}") from None
+    if size < 1:
+        raise ConfigError(f"P8_EXPORT_ROW_GROUP_SIZE must be at least 1, got {size}")
+    return size
+
+
+@dataclass
+class Options:
+    """What to export and how (shared by every table of an ``--all`` export)."""
+
+    format: str
+    where: str | None = None
+    params: Any = None
+    include_deleted: bool = False
+    with_embeddings: bool = False
+    progress: Progress | None = None
+    chunk_size: int = DEFAULT_ROW_GROUP_SIZE
+
+
+# -- vectors ---------------------------------------------------------------------------------------
+def _dimensions(db: Any, table: str, spec: str) -> int:
+    recorded = db._embedder.recorded(table)
+    if recorded is not None and recorded["provider"] == spec:
+        return int(recorded["dimensions"])
+    for _, matrix in db._vectors.scan(table, spec, chunk=1):
+        return int(matrix.shape[1])
+    from ..embeddings.base import provider_for
+
+    return int(provider_for(spec).dimensions)
+
+
+def vector_specs(db: Any, schema: TableSchema) -> list[tuple[str, str, int]]:
+    """``(column, provider spec, dimensions)`` of the vectors a table holds: ``embedding`` (the provider it
+    was embedded with, else its configured one) and ``embedding_alt`` when ``P8_ALT_EMBEDDING`` is set."""
+    from ..embeddings.base import alt_spec, resolve_spec
+
+    table = schema.short_name
+    recorded = db._embedder.recorded(table)
+    primary = recorded["provider"] if recorded else resolve_spec(schema.embedding_provider)
+    specs = [("embedding", primary)]
+    alt = alt_spec()
+    if alt and resolve_spec(alt) != primary:
+        specs.append(("embedding_alt", resolve_spec(alt)))
+    clash = [name for name, _ in specs if name in schema.properties]
+    if clash:
+        raise SchemaError(f"table {table!r} has a field named {clash[0]!r}, which is also the name of the vector "
+                          f"column: export it without embeddings")
+    return [(name, spec, _dimensions(db, table, spec)) for name, spec in specs]
+
+
+def _vectors(db: Any, table: str, columns: list[Column], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """``(matrix, present)`` per vector column for the rows of a chunk: one multi-get of raw float32 each."""
+    wanted = [c for c in columns if c.kind == "vector"]
+    if not wanted:
+        return {}
+    ids = [bytes.fromhex(r["id"].replace("-", "")) for r in rows]
+    out = {}
+    for column in wanted:
+        dims = column.dimensions or 0
+        prefix = db._vectors.prefix(table, column.spec)
+        raws = db._vectors.store.multi_get(VECTORS_CF, [prefix + i for i in ids])
+        present = np.fromiter((r is not None for r in raws), dtype=bool, count=len(raws))
+        stored = [r for r in raws if r is not None]
+        bad = next((n for n, r in enumerate(raws) if r is not None and len(r) != dims * 4), None)
+        if bad is not None:
+            raise StorageError(f"table {table!r}: the {column.name} of row {rows[bad]['id']} has "
+                               f"{len(raws[bad]) // 4} dimensions, not {dims} (run `rem index rebuild {table}`)")
+        found = np.frombuffer(b"".join(stored), dtype="<f4").reshape(len(stored), dims)
+        if len(stored) == len(rows):
+            matrix = found
+        else:
+            matrix = np.zeros((len(rows), dims), dtype=np.float32)
+            matrix[present] = found
+        out[column.name] = (matrix, present)
+    return out
+
+
+# -- rows ------------------------------------------------------------------------------------------
+def _rows(db: Any, table: str, opts: Options) -> tuple[Iterator[dict[str, Any]], int | None]:
+    """The rows to export and how many are expected (``None`` when a filter makes that unknown)."""
+    from ..query.scan import fetch, table_rows
+
+    if opts.where is None or not str(opts.where).strip():
+        rows, expected, _ = table_rows(db, table, opts.include_deleted)
+        return rows, expected
+    from ..query.filters import compile_filter
+    from ..query.prefilter import Builder
+
+    flt = compile_filter(db, table, opts.where, opts.params)
+    candidates = flt.candidate_ids()
+    if candidates is not None:  # an index narrows the table: read only those, in table order
+        ids = (i for i in db.index.table_ids(table, opts.include_deleted) if i in candidates)
+        source = fetch(db, ids)
+    else:
+        test = Builder(flt._table).build(flt.expr)
+        source, _, _ = table_rows(db, table, opts.include_deleted, prefilter=test)
+    return (row for row in source if flt.matches(row)), None
+
+
+def _split_extra(chunk: list[dict[str, Any]], known: frozenset[str], open_table: bool,
+                 dropped: Counter[str]) -> list[dict[str, Any] | None] | None:
+    """Undeclared fields per row: the ``_extra`` values of an open table, else counted as not exported."""
+    extras: list[dict[str, Any] | None] = []
+    covered = known.issuperset
+    for row in chunk:
+        if covered(row):  # the common case, without building a set per row
+            extras.append(None)
+            continue
+        names = row.keys() - known
+        extras.append({k: row[k] for k in row if k in names})
+        if not open_table:
+            dropped.update(names)
+    return extras if open_table else None
+
+
+# -- one table -------------------------------------------------------------------------------------
+def export_table(db: Any, table: str, path: Path, opts: Options) -> dict[str, Any]:
+    """Write one table to ``path``; returns the summary (table, path, format, rows, bytes, columns, ...)."""
+    from ..query.scan import gc_paused
+
+    schema = db.schemas.get(table)
+    if opts.with_embeddings and not schema.embedding_fields:
+        raise SchemaError(f"table {table!r} has no embedding_fields, so it has no vectors to export "
+                          f"(drop --with-embeddings)")
+    vectors = vector_specs(db, schema) if opts.with_embeddings and schema.embedding_fields else []
+    columns = table_columns(schema, vectors)
+    known = frozenset(c.name for c in columns if c.kind not in ("vector", "extra"))
+    open_table = any(c.kind == "extra" for c in columns)
+    started = time.perf_counter()
+    rows, expected = _rows(db, table, opts)  # a bad WHERE fails here, before any file is created
+    metadata = {"rem.table": table, "rem.schema_version": schema.version,
+                "rem.fully_qualified_name": schema.fully_qualified_name}
+    sink = open_sink(opts.format, path, table, columns, metadata)
+    dropped: Counter[str] = Counter()
+    try:
+        with gc_paused():
+            while chunk := list(itertools.islice(rows, opts.chunk_size)):
+                extras = _split_extra(chunk, known, open_table, dropped)
+                sink.write(Chunk(chunk, _vectors(db, table, columns, chunk), extras))
+                if opts.progress is not None:
+                    opts.progress(table, sink.rows, expected)
+        size = sink.commit()
+    except BaseException:
+        sink.abort()
+        raise
+    return {
+        "table": table,
+        "path": str(path),
+        "format": opts.format,
+        "rows": sink.rows,
+        "bytes": size,
+        "columns": [c.describe(flat=opts.format == "csv") for c in columns],
+        "schema_version": schema.version,
+        "where": opts.where,
+        "include_deleted": opts.include_deleted,
+        "with_embeddings": bool(vectors),
+        "undeclared_fields": dict(sorted(dropped.items())),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def table_path(output: Path, table: str, fmt: str | None, as_dir: bool = False) -> tuple[Path, str]:
+    """Where one table goes: ``output`` itself, or ``output/<table>.<ext>`` when it is a directory (an
+    existing one, or ``as_dir``: the path was written with a trailing separator); and the format."""
+    if as_dir or output.is_dir():
+        fmt = format_for(output, fmt or "parquet")
+        return output / f"{table}.{fmt}", fmt
+    return output, format_for(output, fmt)
+
+
+# -- every table -----------------------------------------------------------------------------------
+def export_all(db: Any, directory: Path, opts: Options) -> dict[str, Any]:
+    """Every table of the tenant that has rows (system tables included) to ``directory/<table>.<ext>``,
+    then ``manifest.json``; returns the manifest."""
+    from ..entities.records import now_iso
+
+    if opts.where is not None:
+        raise QueryError("a WHERE condition applies to one table: export that table on its own")
+    if directory.exists() and not directory.is_dir():
+        raise StorageError(f"cannot export into {directory}: it is a file, not a directory")
+    prepare_dir(directory)
+    created = now_iso()
+    tables, empty = [], []
+    for schema in sorted(db.schemas.all(), key=lambda s: s.short_name):
+        name = schema.short_name
+        if db.index.count_table(name, include_deleted=opts.include_deleted) == 0:
+            empty.append(name)
+            continue
+        table_opts = Options(**{**opts.__dict__, "with_embeddings": opts.with_embeddings
+                                and bool(schema.embedding_fields)})
+        summary = export_table(db, name, directory / f"{name}.{opts.format}", table_opts)
+        summary["file"] = Path(summary.pop("path")).name
+        summary["category"] = schema.category
+        summary["fully_qualified_name"] = schema.fully_qualified_name
+        for key in ("format", "where", "include_deleted"):
+            summary.pop(key)
+        tables.append(summary)
+    manifest = {
+        "format": opts.format,
+        "created_at": created,
+        "database": str(Path(db.path).resolve()),
+        "tenant": db.tenant_id,
+        "include_deleted": opts.include_deleted,
+        "with_embeddings": opts.with_embeddings,
+        "row_group_size": opts.chunk_size,
+        "tables": tables,
+        "empty_tables": empty,
+        "rows": sum(t["rows"] for t in tables),
+    }
+    target = directory / MANIFEST
+    tmp = directory / f".{MANIFEST}.{os.getpid()}.tmp"
+    try:
+        tmp.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise io_error(target, exc) from None
+    return {**manifest, "path": str(directory), "manifest": str(target)}
+
+
+def export(db: Any, table: str | None, output: Any, format: str | None = None, where: str | None = None,
+           params: Any = None, include_deleted: bool = False, with_embeddings: bool = False,
+           all_tables: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+    """The implementation of :meth:`rem_db.Database.export` (argument checks, then one table or all)."""
+    if output is None or not str(output).strip():
+        raise ConfigError("export needs an output path (a file, or a directory with all_tables=True)")
+    text = os.fspath(output)
+    out = Path(text).expanduser()
+    if all_tables:
+        if table is not None:
+            raise ConfigError(f"give either a table ({table!r}) or all_tables=True, not both")
+        fmt = format_for(out, format or "parquet")
+        return export_all(db, out, Options(fmt, where, params, include_deleted, with_embeddings, progress,
+                                           row_group_size()))
+    if table is None:
+        raise ConfigError("export needs a table name (or all_tables=True)")
+    db.schemas.get(table)  # an unknown table is a NotFoundError naming it, before any file is touched
+    path, fmt = table_path(out, table, format, as_dir=str(text).endswith(("/", os.sep)))
+    return export_table(db, table, path, Options(fmt, where, params, include_deleted, with_embeddings, progress,
+                                                 row_group_size()))
