@@ -26,8 +26,15 @@ lint: setup
 test: setup lint
 	$(BIN)/pytest
 
-bench: setup
+bench: setup  # every bar of SPEC §16 but the manual 1M-vector run (see bench/RESULTS.md); takes a while
 	$(BIN)/python bench/bench_core.py
+	$(BIN)/python bench/bench_query.py
+	$(BIN)/python bench/bench_graph.py
+	$(BIN)/python bench/bench_vectors.py embed
+	$(BIN)/python bench/bench_vectors.py insert
+	$(BIN)/python bench/bench_vectors.py search --n 100000
+	$(BIN)/python bench/bench_export.py
+	$(BIN)/python bench/bench_ingest.py
 
 clean:
 	rm -rf $(VENV) demo-db .pytest_cache .ruff_cache

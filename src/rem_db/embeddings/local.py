@@ -131,8 +131,8 @@ class LocalMiniLM:
         return self._session.run(None, pack_batch(ids))[0]
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
-        """Vectors for ``texts`` (same order). Texts run in length-sorted groups of at most 64 (attention, the
-        one step that pads, then pads little), one group per thread at a time."""
+        """Vectors for ``texts`` (same order). Texts are sorted by length and dealt into groups of at most 64
+        (attention, the one step that pads, then pads little), one group per thread at a time."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         with self._lock:
@@ -142,8 +142,11 @@ class LocalMiniLM:
             if any(len(s) < 2 or s[0] != self._cls for s in ids):
                 raise EmbeddingError(f"the {MODEL} tokenizer did not frame a text with [CLS] ... [SEP]")
             order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-            size = min(ONNX_BATCH, -(-len(order) // self._threads))
-            groups = [order[start:start + size] for start in range(0, len(order), size)]
+            groups = []
+            for start in range(0, len(order), ONNX_BATCH * self._threads):
+                chunk = order[start:start + ONNX_BATCH * self._threads]
+                count = min(self._threads, len(chunk))  # dealt in turn: groups that finish together
+                groups += [chunk[i::count] for i in range(count)]
             runs = [[ids[i] for i in group] for group in groups]
             results = self._workers.map(self._run, runs) if self._workers and len(runs) > 1 else map(self._run, runs)
             out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
