@@ -92,24 +92,24 @@ def build_model(model_dir: Path, precision: str = "fp32"):  # -> onnx.ModelProto
         nodes.append(helper.make_node(op, inputs, outputs or [output], name=output, domain=domain, **attrs))
         return output
 
-    def dense(prefix: str) -> tuple[np.ndarray, np.ndarray]:
-        return weights[prefix + ".weight"].T.astype(np.float32), weights[prefix + ".bias"].astype(np.float32)
-
     quantised: dict[str, list[str]] = {}
 
-    def linear_tok(x: str, w: np.ndarray, b: np.ndarray, out: str) -> str:
+    def linear_tok(x: str, prefix: str, out: str) -> str:
+        """``x @ W + b`` for the token stream: int8 (or fp32 for the exact model)."""
         if not int8:
-            return linear_fp32(x, w, b, out)
+            return linear_fp32(x, prefix, out)
         if x not in quantised:  # one activation quantisation per tensor, shared by its consumers
             quantised[x] = [x + "_q", x + "_qscale", x + "_qzero"]
             node("DynamicQuantizeLinear", [x], x + "_q", outputs=quantised[x])
         xq, xs, xz = quantised[x]
-        wq, ws = quantise_weight(w)
-        return node("MatMulIntegerToFloat", [xq, const(out + ".wq", wq), xs, const(out + ".ws", ws), xz, "",
-                                             const(out + ".b", b)], out, domain=MS)
+        wq, ws = quantise_weight(weights[prefix + ".weight"].T.astype(np.float32))
+        return node("MatMulIntegerToFloat", [xq, const(prefix + ".wq", wq), xs, const(prefix + ".ws", ws), xz, "",
+                                             const(prefix + ".bias", weights[prefix + ".bias"])], out, domain=MS)
 
-    def linear_fp32(x: str, w: np.ndarray, b: np.ndarray, out: str) -> str:
-        return node("Add", [node("MatMul", [x, const(out + ".w", w)], out + "_mm"), const(out + ".b", b)], out)
+    def linear_fp32(x: str, prefix: str, out: str) -> str:
+        w = const(prefix + ".wt", weights[prefix + ".weight"].T.astype(np.float32))
+        return node("Add", [node("MatMul", [x, w], out + "_mm"), const(prefix + ".bias", weights[prefix + ".bias"])],
+                    out)
 
     def layer_norm(x: str, prefix: str, out: str) -> str:
         gamma, beta = (const(f"{prefix}.{t}", weights[f"{prefix}.{t}"]) for t in ("weight", "bias"))
@@ -144,26 +144,23 @@ def build_model(model_dir: Path, precision: str = "fp32"):  # -> onnx.ModelProto
         p = f"encoder.layer.{n}"
         padded = []
         for t in ("query", "key", "value"):
-            w, b = dense(f"{p}.attention.self.{t}")
-            rows = node("Concat", [linear_fp32(x_cls, w, b, f"l{n}_{t}_cls"), linear_tok(x_tok, w, b, f"l{n}_{t}_tok"),
+            w = f"{p}.attention.self.{t}"
+            rows = node("Concat", [linear_fp32(x_cls, w, f"l{n}_{t}_cls"), linear_tok(x_tok, w, f"l{n}_{t}_tok"),
                                    zero_row], f"l{n}_{t}_rows", axis=0)
             padded.append(node("Gather", [rows, gather_map], f"l{n}_{t}"))
         ctx = node("MultiHeadAttention", [*padded, "", key_mask], f"l{n}_ctx", domain=MS,
                    num_heads=config["num_attention_heads"])
         ctx = node("Reshape", [ctx, flat], f"l{n}_ctx_flat")
-        w, b = dense(f"{p}.attention.output.dense")
-        norm = f"{p}.attention.output.LayerNorm"
-        x_tok = residual_norm(linear_tok(node("Gather", [ctx, tok_rows], f"l{n}_ctx_tok"), w, b, f"l{n}_attn_tok"),
+        w, norm = f"{p}.attention.output.dense", f"{p}.attention.output.LayerNorm"
+        x_tok = residual_norm(linear_tok(node("Gather", [ctx, tok_rows], f"l{n}_ctx_tok"), w, f"l{n}_attn_tok"),
                               x_tok, norm, f"l{n}_ln1_tok")
-        x_cls = residual_norm(linear_fp32(node("Gather", [ctx, cls_rows], f"l{n}_ctx_cls"), w, b, f"l{n}_attn_cls"),
+        x_cls = residual_norm(linear_fp32(node("Gather", [ctx, cls_rows], f"l{n}_ctx_cls"), w, f"l{n}_attn_cls"),
                               x_cls, norm, f"l{n}_ln1_cls")
-        wi, bi = dense(f"{p}.intermediate.dense")
-        wo, bo = dense(f"{p}.output.dense")
-        norm = f"{p}.output.LayerNorm"
-        h = gelu(linear_tok(x_tok, wi, bi, f"l{n}_inter_tok"), f"l{n}_gelu_tok", tanh=int8)
-        x_tok = residual_norm(linear_tok(h, wo, bo, f"l{n}_out_tok"), x_tok, norm, f"l{n}_ln2_tok")
-        h = gelu(linear_fp32(x_cls, wi, bi, f"l{n}_inter_cls"), f"l{n}_gelu_cls", tanh=False)
-        x_cls = residual_norm(linear_fp32(h, wo, bo, f"l{n}_out_cls"), x_cls, norm, f"l{n}_ln2_cls")
+        inner, outer, norm = f"{p}.intermediate.dense", f"{p}.output.dense", f"{p}.output.LayerNorm"
+        h = gelu(linear_tok(x_tok, inner, f"l{n}_inter_tok"), f"l{n}_gelu_tok", tanh=int8)
+        x_tok = residual_norm(linear_tok(h, outer, f"l{n}_out_tok"), x_tok, norm, f"l{n}_ln2_tok")
+        h = gelu(linear_fp32(x_cls, inner, f"l{n}_inter_cls"), f"l{n}_gelu_cls", tanh=False)
+        x_cls = residual_norm(linear_fp32(h, outer, f"l{n}_out_cls"), x_cls, norm, f"l{n}_ln2_cls")
 
     # mean pooling over each text's tokens (padding gathers the zero row), then L2 normalisation
     rows = node("Concat", [x_cls, x_tok, zero_row], "final_rows", axis=0)
