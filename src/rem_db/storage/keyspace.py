@@ -10,6 +10,7 @@ Ids are the 16 raw bytes of the UUID.
 | key_index | tenant · key value · table · id | empty |
 | edges | tenant · src · rel_type · dst | edge JSON |
 | reverse_edges | tenant · dst · rel_type · src | edge JSON |
+| adjacency | tenant · src · ``o`` | packed out-neighbours (graph/adjacency.py) |
 | wal | sequence (u64, not tenant-scoped: replication streams the whole database) | record |
 """
 
