@@ -27,11 +27,18 @@ Row = dict[str, Any]
 @dataclass
 class Chunk:
     """Rows of one table plus their vectors: column name -> ``(matrix, present)`` with one row per entity
-    (``present[i]`` False where the entity has no stored vector)."""
+    (``present[i]`` False where the entity has no stored vector). ``arrays`` holds the non-vector columns
+    when they were converted already (see :mod:`.fast`); ``rows`` is then empty."""
 
     rows: list[Row]
     vectors: dict[str, tuple[np.ndarray, np.ndarray]]
     extra: list[Row | None] | None = None  # undeclared fields per row, for the _extra column
+    arrays: dict[str, pa.Array] | None = None
+
+    def __len__(self) -> int:
+        if self.arrays:
+            return len(next(iter(self.arrays.values())))
+        return len(self.rows)
 
 
 def _json(value: Any) -> str | None:
@@ -144,11 +151,14 @@ def column_values(columns: list[Column], chunk: Chunk) -> dict[str, Any]:
 def build_batch(table: str, columns: list[Column], chunk: Chunk, flat: bool = False) -> pa.RecordBatch:
     """One record batch holding ``chunk`` (``flat``: the CSV shape, nested values as JSON text)."""
     arrays = []
-    raw = column_values(columns, chunk)
+    raw = column_values(columns, chunk) if chunk.arrays is None else chunk.arrays
     for column in columns:
         if column.kind == "vector":
             matrix, present = chunk.vectors[column.name]
             arrays.append(_vector(column, matrix, present, flat))
+            continue
+        if chunk.arrays is not None:
+            arrays.append(chunk.arrays[column.name])
             continue
         values = raw[column.name]
         try:

@@ -1,9 +1,9 @@
 """Exporting tables to Parquet, CSV or JSON Lines (SPEC §8): ``export_table`` and ``export_all``.
 
-Rows are read in id order (soft-deleted ones last, with ``include_deleted``) and written in chunks of
-``P8_EXPORT_ROW_GROUP_SIZE`` rows (default 10,000; one Parquet row group each), so memory holds one chunk
-whatever the size of the table. A ``where`` condition is the query engine's (indexes narrow the rows
-when they can); vectors are read per chunk with one multi-get.
+Rows are read in id order and written in chunks of ``P8_EXPORT_ROW_GROUP_SIZE`` rows (default 10,000; one
+Parquet row group each), so memory holds a few chunks whatever the size of the table (:mod:`.reading`;
+Parquet chunks are converted by :mod:`.fast` when the columns allow). A ``where`` condition is the query
+engine's (indexes narrow the rows when they can); its rows are converted row by row.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
 
-from ..embeddings.vectors import CF as VECTORS_CF
 from ..errors import ConfigError, QueryError, SchemaError, StorageError
 from ..schema.model import TableSchema
+from . import fast
 from .arrow_schema import Column, table_columns
 from .batches import Chunk
+from .reading import chunk_vectors, raw_chunks, read_ahead
 from .writers import format_for, io_error, open_sink, prepare_dir
 
 DEFAULT_ROW_GROUP_SIZE = 10_000
@@ -90,43 +90,16 @@ def vector_specs(db: Any, schema: TableSchema) -> list[tuple[str, str, int]]:
     return [(name, spec, _dimensions(db, table, spec)) for name, spec in specs]
 
 
-def _vectors(db: Any, table: str, columns: list[Column], rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """``(matrix, present)`` per vector column for the rows of a chunk: one multi-get of raw float32 each."""
-    wanted = [c for c in columns if c.kind == "vector"]
-    if not wanted:
-        return {}
-    ids = [bytes.fromhex(r["id"].replace("-", "")) for r in rows]
-    out = {}
-    for column in wanted:
-        dims = column.dimensions or 0
-        prefix = db._vectors.prefix(table, column.spec)
-        raws = db._vectors.store.multi_get(VECTORS_CF, [prefix + i for i in ids])
-        present = np.fromiter((r is not None for r in raws), dtype=bool, count=len(raws))
-        stored = [r for r in raws if r is not None]
-        bad = next((n for n, r in enumerate(raws) if r is not None and len(r) != dims * 4), None)
-        if bad is not None:
-            raise StorageError(f"table {table!r}: the {column.name} of row {rows[bad]['id']} has "
-                               f"{len(raws[bad]) // 4} dimensions, not {dims} (run `rem index rebuild {table}`)")
-        found = np.frombuffer(b"".join(stored), dtype="<f4").reshape(len(stored), dims)
-        if len(stored) == len(rows):
-            matrix = found
-        else:
-            matrix = np.zeros((len(rows), dims), dtype=np.float32)
-            matrix[present] = found
-        out[column.name] = (matrix, present)
-    return out
-
-
 # -- rows ------------------------------------------------------------------------------------------
-def _rows(db: Any, table: str, opts: Options) -> tuple[Iterator[dict[str, Any]], int | None]:
-    """The rows to export and how many are expected (``None`` when a filter makes that unknown)."""
-    from ..query.scan import fetch, table_rows
+def _whole_table(opts: Options) -> bool:
+    return opts.where is None or not str(opts.where).strip()
 
-    if opts.where is None or not str(opts.where).strip():
-        rows, expected, _ = table_rows(db, table, opts.include_deleted)
-        return rows, expected
+
+def _matching_rows(db: Any, table: str, opts: Options) -> Iterator[dict[str, Any]]:
+    """The rows a ``where`` condition selects (compiled now: a bad condition fails before any file)."""
     from ..query.filters import compile_filter
     from ..query.prefilter import Builder
+    from ..query.scan import fetch, table_rows
 
     flt = compile_filter(db, table, opts.where, opts.params)
     candidates = flt.candidate_ids()
@@ -136,14 +109,39 @@ def _rows(db: Any, table: str, opts: Options) -> tuple[Iterator[dict[str, Any]],
     else:
         test = Builder(flt._table).build(flt.expr)
         source, _, _ = table_rows(db, table, opts.include_deleted, prefilter=test)
-    return (row for row in source if flt.matches(row)), None
+    return (row for row in source if flt.matches(row))
+
+
+def _chunks(db: Any, table: str, columns: list[Column], opts: Options, split: Callable[[list[Any]], Any],
+            rows: Iterator[dict[str, Any]] | None) -> Iterator[Chunk]:
+    """The export's chunks: the whole table from its stored bytes (Parquet through :mod:`.fast` when the
+    columns allow), or the ``rows`` a condition selected."""
+    if rows is not None:
+        while chunk := list(itertools.islice(rows, opts.chunk_size)):
+            ids = [bytes.fromhex(r["id"].replace("-", "")) for r in chunk]
+            yield Chunk(chunk, chunk_vectors(db, table, columns, ids), split(chunk))
+        return
+    engine = db._engine
+    direct = opts.format == "parquet" and fast.eligible(columns)
+    schema = fast.read_schema(columns) if direct else None
+    # three stages on their own threads: reading the rows, reading vectors and converting, writing
+    for ids, raws in read_ahead(raw_chunks(db, table, opts.include_deleted, opts.chunk_size)):
+        vectors = chunk_vectors(db, table, columns, ids)
+        arrays = fast.convert(columns, schema, raws, engine.with_edges) if schema is not None else None
+        if arrays is not None:
+            yield Chunk([], vectors, None, arrays)
+            continue
+        decoded = engine.with_edges([orjson.loads(raw) for raw in raws], ids)
+        yield Chunk(decoded, vectors, split(decoded))
 
 
 def _split_extra(chunk: list[dict[str, Any]], known: frozenset[str], open_table: bool,
                  dropped: Counter[str]) -> list[dict[str, Any] | None] | None:
     """Undeclared fields per row: the ``_extra`` values of an open table, else counted as not exported."""
-    extras: list[dict[str, Any] | None] = []
     covered = known.issuperset
+    if covered(itertools.chain.from_iterable(chunk)):  # no row has an undeclared field: one C-level pass
+        return [None] * len(chunk) if open_table else None
+    extras: list[dict[str, Any] | None] = []
     for row in chunk:
         if covered(row):  # the common case, without building a set per row
             extras.append(None)
@@ -158,7 +156,7 @@ def _split_extra(chunk: list[dict[str, Any]], known: frozenset[str], open_table:
 # -- one table -------------------------------------------------------------------------------------
 def export_table(db: Any, table: str, path: Path, opts: Options) -> dict[str, Any]:
     """Write one table to ``path``; returns the summary (table, path, format, rows, bytes, columns, ...)."""
-    from ..query.scan import gc_paused
+    from ..query.scan import gc_paused, table_count
 
     schema = db.schemas.get(table)
     if opts.with_embeddings and not schema.embedding_fields:
@@ -169,16 +167,21 @@ def export_table(db: Any, table: str, path: Path, opts: Options) -> dict[str, An
     known = frozenset(c.name for c in columns if c.kind not in ("vector", "extra"))
     open_table = any(c.kind == "extra" for c in columns)
     started = time.perf_counter()
-    rows, expected = _rows(db, table, opts)  # a bad WHERE fails here, before any file is created
+    whole = _whole_table(opts)
+    rows = None if whole else _matching_rows(db, table, opts)  # a bad WHERE fails here, before any file
+    expected = table_count(db, table, opts.include_deleted) if whole else None
     metadata = {"rem.table": table, "rem.schema_version": schema.version,
                 "rem.fully_qualified_name": schema.fully_qualified_name}
     sink = open_sink(opts.format, path, table, columns, metadata)
     dropped: Counter[str] = Counter()
+
+    def split(chunk: list[dict[str, Any]]) -> Any:
+        return _split_extra(chunk, known, open_table, dropped)
+
     try:
         with gc_paused():
-            while chunk := list(itertools.islice(rows, opts.chunk_size)):
-                extras = _split_extra(chunk, known, open_table, dropped)
-                sink.write(Chunk(chunk, _vectors(db, table, columns, chunk), extras))
+            for chunk in read_ahead(_chunks(db, table, columns, opts, split, rows)):
+                sink.write(chunk)
                 if opts.progress is not None:
                     opts.progress(table, sink.rows, expected)
         size = sink.commit()

@@ -90,7 +90,7 @@ class Sink:
             self._write(chunk)
         except OSError as exc:
             raise io_error(self.path, exc) from None
-        self.rows += len(chunk.rows)
+        self.rows += len(chunk)
 
     def commit(self) -> int:
         """Finish the file and move it into place; returns its size in bytes."""
@@ -133,17 +133,22 @@ class ParquetSink(Sink):
         import pyarrow.parquet as pq
 
         schema = arrow_schema(self.columns, metadata=self.metadata)
-        options: dict[str, Any] = {}
-        if any(c.kind == "vector" for c in self.columns):  # dictionaries and min/max of floats: wasted work
-            plain = [leaf for field in schema if field.name not in self._vector_names() for leaf in _leaves(field)]
-            options = {"use_dictionary": plain, "write_statistics": plain}
-        self.writer: Any = pq.ParquetWriter(str(self.tmp), schema, compression="zstd", **options)
+        options: dict[str, Any] = {"compression": "zstd"}
+        if any(c.kind == "vector" for c in self.columns):
+            # dictionaries and min/max of floats are wasted work, and zstd saves ~8 % on embeddings at the
+            # price of half the export's time: vector columns are written plain and uncompressed
+            vectors = self._vector_names()
+            plain = [leaf for field in schema if field.name not in vectors for leaf in _leaves(field)]
+            compression = {leaf: "zstd" for leaf in plain}
+            compression.update({leaf: "none" for field in schema if field.name in vectors for leaf in _leaves(field)})
+            options = {"use_dictionary": plain, "write_statistics": plain, "compression": compression}
+        self.writer: Any = pq.ParquetWriter(str(self.tmp), schema, **options)
 
     def _vector_names(self) -> set[str]:
         return {c.name for c in self.columns if c.kind == "vector"}
 
     def _write(self, chunk: Chunk) -> None:
-        self.writer.write_batch(build_batch(self.table, self.columns, chunk), row_group_size=max(1, len(chunk.rows)))
+        self.writer.write_batch(build_batch(self.table, self.columns, chunk), row_group_size=max(1, len(chunk)))
 
     def _close(self) -> None:
         if self.writer is not None:
