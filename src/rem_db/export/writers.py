@@ -20,6 +20,7 @@ from .arrow_schema import Column, arrow_schema
 from .batches import Chunk, build_batch
 
 FORMATS = ("parquet", "csv", "jsonl")
+VECTOR_ZSTD_LEVEL = -5  # zstd's fast mode, for the vector columns of Parquet files
 _BY_SUFFIX = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
@@ -133,16 +134,15 @@ class ParquetSink(Sink):
         import pyarrow.parquet as pq
 
         schema = arrow_schema(self.columns, metadata=self.metadata)
-        options: dict[str, Any] = {"compression": "zstd"}
+        options: dict[str, Any] = {}
         if any(c.kind == "vector" for c in self.columns):
-            # dictionaries and min/max of floats are wasted work, and zstd saves ~8 % on embeddings at the
-            # price of half the export's time: vector columns are written plain and uncompressed
+            # dictionaries and min/max of floats are wasted work; and zstd at its default level saves only
+            # ~8 % on embeddings for ~45 % more write time, so vector columns use zstd's fast mode (docs/export.md)
             vectors = self._vector_names()
             plain = [leaf for field in schema if field.name not in vectors for leaf in _leaves(field)]
-            compression = {leaf: "zstd" for leaf in plain}
-            compression.update({leaf: "none" for field in schema if field.name in vectors for leaf in _leaves(field)})
-            options = {"use_dictionary": plain, "write_statistics": plain, "compression": compression}
-        self.writer: Any = pq.ParquetWriter(str(self.tmp), schema, **options)
+            levels = {leaf: VECTOR_ZSTD_LEVEL for field in schema if field.name in vectors for leaf in _leaves(field)}
+            options = {"use_dictionary": plain, "write_statistics": plain, "compression_level": levels}
+        self.writer: Any = pq.ParquetWriter(str(self.tmp), schema, compression="zstd", **options)
 
     def _vector_names(self) -> set[str]:
         return {c.name for c in self.columns if c.kind == "vector"}
