@@ -4,6 +4,7 @@
     python bench/bench_vectors.py insert           # batch insert of 1,000 docs vs pure embedding time
     python bench/bench_vectors.py search --n 100000 [--ef 64]   # p50 latency + recall@10, filtered search
     python bench/bench_vectors.py search --n 1000000            # the manual 1M run (build time, RAM, open)
+    python bench/bench_vectors.py search --n 1000000 --real DIR # the same on real MiniLM vectors (real_sentences.py)
 
 Search benches use synthetic clustered unit vectors (200 centres, noise 0.06: sentence embeddings are
 clustered; uniformly random 384-d vectors have no meaningful nearest neighbours) written straight into the
@@ -106,8 +107,9 @@ def clustered(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return centres, rng
 
 
-def make_db(path: Path, n: int) -> float:
-    """A ``docs`` table of n rows (10 categories) with synthetic vectors; returns the index build seconds."""
+def make_db(path: Path, n: int, real: np.ndarray | None = None) -> float:
+    """A ``docs`` table of n rows (10 categories) with synthetic vectors (or the ``real`` ones); returns the
+    index build seconds."""
     centres, rng = clustered(n, 0)
     schema = {"title": "docs", "description": "Synthetic documents for the vector benchmark.", "type": "object",
               "properties": {"key": {"type": "string"}, "body": {"type": "string"},
@@ -120,8 +122,12 @@ def make_db(path: Path, n: int) -> float:
             count = min(10_000, n - start)
             rows = [{"key": f"k{i}", "body": f"doc {i}", "category": f"c{i % 10}"} for i in range(start, start + count)]
             written = engine.put_many("docs", rows, embed_mode="lazy")
-            vecs = centres[rng.integers(0, 200, count)] + 0.06 * rng.standard_normal((count, DIMS)).astype(np.float32)
-            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+            if real is not None:
+                vecs = real[start:start + count]
+            else:
+                noise = rng.standard_normal((count, DIMS)).astype(np.float32)
+                vecs = centres[rng.integers(0, 200, count)] + 0.06 * noise
+                vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
             with engine.lock:
                 batch = engine.store.batch()
                 for row, vec in zip(written, vecs, strict=True):
@@ -135,11 +141,16 @@ def make_db(path: Path, n: int) -> float:
     return build
 
 
-def bench_search(n: int, runs: int, ef: int, keep: Path | None) -> None:
+def bench_search(n: int, runs: int, ef: int, keep: Path | None, real_dir: Path | None = None) -> None:
     path = keep or Path(tempfile.mkdtemp()) / "db"
     build = None
+    real = real_queries = None
+    if real_dir is not None:
+        from real_sentences import load
+
+        real, real_queries = load(real_dir, n)
     if not (path / "CURRENT").exists():
-        build = make_db(path, n)
+        build = make_db(path, n, real)
     t0 = time.perf_counter()
     db = Database(path)
     opened = time.perf_counter() - t0
@@ -149,6 +160,8 @@ def bench_search(n: int, runs: int, ef: int, keep: Path | None) -> None:
     rng = np.random.default_rng(1)
     queries = centres[rng.integers(0, 200, 200)] + 0.06 * rng.standard_normal((200, DIMS)).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    if real_queries is not None:
+        queries = real_queries
     t0 = time.perf_counter()
     db.search_vector(queries[0], "docs", top_k=10)
     loaded = time.perf_counter() - t0
@@ -180,7 +193,8 @@ def bench_search(n: int, runs: int, ef: int, keep: Path | None) -> None:
         flt_runs.append(statistics.median(flt) * 1e3)
     db.close()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{n:,} x {DIMS} vectors, M=16, efC=128, ef={ef}:")
+    data_kind = "real MiniLM vectors of generated sentences" if real_dir is not None else "synthetic clustered"
+    print(f"{n:,} x {DIMS} vectors ({data_kind}), M=16, efC=128, ef={ef}:")
     if build is not None:
         print(f"  index build from stored vectors: {build:.1f} s")
     print(f"  search p50 (top 10, incl. entity fetch): median {statistics.median(lat_runs):.3f} ms, "
@@ -198,6 +212,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--ef", type=int, default=64)
     parser.add_argument("--keep", type=Path, help="database directory to reuse between runs (search)")
+    parser.add_argument("--real", type=Path, help="search real MiniLM vectors embedded into this directory by "
+                        "bench/real_sentences.py (the first --n sentences; 200 others are the queries)")
     args = parser.parse_args()
     os.environ.setdefault("P8_LOG_LEVEL", "WARNING")
     if args.what == "embed":
@@ -205,7 +221,7 @@ def main() -> None:
     elif args.what == "insert":
         bench_insert(args.runs)
     else:
-        bench_search(args.n, args.runs, args.ef, args.keep)
+        bench_search(args.n, args.runs, args.ef, args.keep, args.real)
     sys.stdout.flush()
 
 
