@@ -5,6 +5,7 @@ fields, soft-deleted rows. ``P8_EXPORT_ROW_GROUP_SIZE=4`` makes several chunks, 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import operator
@@ -169,8 +170,17 @@ def test_read_ahead_passes_items_errors_and_stops_early() -> None:
 
     produced = itertools.count()
     before = threading.active_count()
-    for item in read_ahead(iter(produced)):
-        if item == 3:
-            break
+    with pytest.raises(OSError, match="disk full"), contextlib.closing(read_ahead(iter(produced))) as items:
+        for item in items:
+            if item == 3:
+                raise OSError("disk full")  # the consumer fails, as a file write can
     assert threading.active_count() == before  # the producer thread is gone
     assert next(produced) < 10  # it stopped, a queue's depth past what was taken
+
+    def nested() -> Iterator[int]:
+        with contextlib.closing(read_ahead(iter(itertools.count()))) as inner:
+            yield from inner
+
+    with contextlib.closing(read_ahead(nested())) as outer:
+        assert [next(outer) for _ in range(5)] == [0, 1, 2, 3, 4]
+    assert threading.active_count() == before  # closing the outer stage stopped the inner one too

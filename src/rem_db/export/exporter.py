@@ -8,6 +8,7 @@ engine's (indexes narrow the rows when they can); its rows are converted row by 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import time
@@ -125,14 +126,15 @@ def _chunks(db: Any, table: str, columns: list[Column], opts: Options, split: Ca
     direct = opts.format == "parquet" and fast.eligible(columns)
     schema = fast.read_schema(columns) if direct else None
     # three stages on their own threads: reading the rows, reading vectors and converting, writing
-    for ids, raws in read_ahead(raw_chunks(db, table, opts.include_deleted, opts.chunk_size)):
-        vectors = chunk_vectors(db, table, columns, ids)
-        arrays = fast.convert(columns, schema, raws, engine.with_edges) if schema is not None else None
-        if arrays is not None:
-            yield Chunk([], vectors, None, arrays)
-            continue
-        decoded = engine.with_edges([orjson.loads(raw) for raw in raws], ids)
-        yield Chunk(decoded, vectors, split(decoded))
+    with contextlib.closing(read_ahead(raw_chunks(db, table, opts.include_deleted, opts.chunk_size))) as source:
+        for ids, raws in source:
+            vectors = chunk_vectors(db, table, columns, ids)
+            arrays = fast.convert(columns, schema, raws, engine.with_edges) if schema is not None else None
+            if arrays is not None:
+                yield Chunk([], vectors, None, arrays)
+                continue
+            decoded = engine.with_edges([orjson.loads(raw) for raw in raws], ids)
+            yield Chunk(decoded, vectors, split(decoded))
 
 
 def _split_extra(chunk: list[dict[str, Any]], known: frozenset[str], open_table: bool,
@@ -179,8 +181,9 @@ def export_table(db: Any, table: str, path: Path, opts: Options) -> dict[str, An
         return _split_extra(chunk, known, open_table, dropped)
 
     try:
-        with gc_paused():
-            for chunk in read_ahead(_chunks(db, table, columns, opts, split, rows)):
+        pipeline = read_ahead(_chunks(db, table, columns, opts, split, rows))
+        with gc_paused(), contextlib.closing(pipeline) as chunks:
+            for chunk in chunks:
                 sink.write(chunk)
                 if opts.progress is not None:
                     opts.progress(table, sink.rows, expected)

@@ -139,7 +139,9 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
 
     Reading and converting a chunk (RocksDB reads, Arrow's JSON reader) and writing the previous one
     (Parquet encoding) release the GIL, so the two overlap on two cores. An exception of the producer is
-    raised in the consumer; a consumer that stops early (an error writing the file) stops the producer."""
+    raised in the consumer; a consumer that stops early (an error writing the file) stops the producer once
+    this generator is closed: use it under :func:`contextlib.closing` (an exception's traceback keeps an
+    abandoned generator alive)."""
     out: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -160,6 +162,10 @@ def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
             offer((False, None))
         except BaseException as exc:  # handed to the consumer, which raises it
             offer((False, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:  # a generator stopped early: run its cleanup (an inner read_ahead's) now
+                close()
 
     worker = threading.Thread(target=produce, name="rem-export-read", daemon=True)
     worker.start()
