@@ -50,7 +50,7 @@ def _bad_value(table: str, column: Column, rows: list[Row], values: Sequence[Any
     culprit = 0
     for n, value in enumerate(values):
         try:
-            _convert(column, [value])
+            convert_values(column, [value])
         except (SchemaError, pa.ArrowException, OverflowError, TypeError, ValueError):
             culprit = n
             break
@@ -100,7 +100,9 @@ def _list(column: Column, values: Sequence[Any]) -> pa.Array:
     return pa.array(values, column.arrow_type())
 
 
-def _convert(column: Column, values: Sequence[Any], flat: bool = False) -> pa.Array:
+def convert_values(column: Column, values: Sequence[Any], flat: bool = False) -> pa.Array:
+    """One column's Arrow array from its Python values (``flat``: the CSV shape); raises what Arrow or the
+    checks below raise for a value the column cannot hold."""
     kind = column.kind
     if kind == "timestamp":
         return _timestamps(values)
@@ -162,7 +164,7 @@ def build_batch(table: str, columns: list[Column], chunk: Chunk, flat: bool = Fa
             continue
         values = raw[column.name]
         try:
-            arrays.append(_convert(column, values, flat))
+            arrays.append(convert_values(column, values, flat))
         except (pa.ArrowException, OverflowError, TypeError, ValueError):
             raise _bad_value(table, column, chunk.rows, values, str(column.arrow_type(flat))) from None
     return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(columns, flat))

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 
 from .arrow_schema import EDGE_TYPE, Column
-from .batches import _convert
+from .batches import convert_values
 
 _AS_TEXT = ("timestamp", "date")  # parsed from text by Arrow's cast, as the row-by-row path does
 _SCALAR = ("string", "int", "float", "bool", *_AS_TEXT)
@@ -51,7 +51,7 @@ def _edges(column: Column, found: pa.ChunkedArray | None, raws: list[bytes], wit
         return found.combine_chunks().cast(EDGE_TYPE)
     try:
         values = [row.get("edges") for row in with_edges([orjson.loads(raw) for raw in raws])]
-        return _convert(column, values)
+        return convert_values(column, values)
     except (pa.ArrowException, TypeError, ValueError):
         return None
 
@@ -85,7 +85,7 @@ def convert(columns: list[Column], schema: pa.Schema, raws: list[bytes],
         array = found.combine_chunks() if found is not None else pa.nulls(len(raws), _read_type(column))
         if column.kind in _AS_TEXT or (column.kind == "list" and column.item in _AS_TEXT):
             try:
-                array = _convert(column, array.to_pylist()) if column.kind == "list" else array.cast(
+                array = convert_values(column, array.to_pylist()) if column.kind == "list" else array.cast(
                     column.arrow_type())
             except (pa.ArrowException, TypeError, ValueError):
                 return None  # e.g. a naive timestamp: the row-by-row path parses it in Python
