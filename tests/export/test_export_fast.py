@@ -184,3 +184,49 @@ def test_read_ahead_passes_items_errors_and_stops_early() -> None:
     with contextlib.closing(read_ahead(nested())) as outer:
         assert [next(outer) for _ in range(5)] == [0, 1, 2, 3, 4]
     assert threading.active_count() == before  # closing the outer stage stopped the inner one too
+
+
+def test_a_small_share_of_the_database_is_read_by_id(db: Database, tmp_path: Path,
+                                                     chunks_of_four: list[bool]) -> None:
+    """A table holding well under a third of the entities is read through its row list (multi-gets), the
+    soft-deleted rows last; the file holds the same rows as the row-by-row path."""
+    from rem_db.query import scan
+
+    db.register_schema(copy.deepcopy(TYPED))
+    db.register_schema({"title": "bulk", "description": "Other rows.", "type": "object",
+                        "properties": {"n": {"type": "integer"}}})
+    db.insert_batch("bulk", [{"n": i} for i in range(60)])
+    written = db.insert_batch("typed", _rows(9))
+    db.delete(written[4]["id"])
+    assert not scan.sequential_pays(db, "typed")
+    fast_rows, row_rows = _both(db, "typed", tmp_path, include_deleted=True)
+    assert fast_rows == row_rows and len(fast_rows) == 9
+    assert chunks_of_four and all(chunks_of_four)
+    live = pq.read_table(tmp_path / "fast.parquet").column("name").to_pylist()
+    assert live[-1] == written[4]["name"]  # with include_deleted, the deleted row comes after the live ones
+
+
+def test_vectors_of_rows_read_by_id_with_deleted_ones(db: Database, tmp_path: Path) -> None:
+    """Row-list reads with soft-deleted rows last are out of id order: each row still gets its own vector
+    (the range scan maps them by key), and a row without text has none."""
+    db.register_schema({"title": "bulk", "description": "Other rows.", "type": "object",
+                        "properties": {"n": {"type": "integer"}}})
+    db.insert_batch("bulk", [{"n": i} for i in range(40)])
+    db.register_schema({"title": "notes", "type": "object", "description": "Embedded notes.",
+                        "properties": {"key": {"type": "string"}, "body": {"anyOf": [{"type": "string"},
+                                                                                    {"type": "null"}]}},
+                        "required": ["key"], "embedding_fields": ["body"]})
+    written = db.insert_batch("notes", [{"key": f"k{n}", "body": f"Note number {n} about ferns."} for n in range(5)]
+                              + [{"key": "empty"}])
+    db.delete(written[1]["id"])
+    db.delete(written[3]["id"])
+    out = tmp_path / "notes.parquet"
+    assert db.export("notes", output=out, with_embeddings=True, include_deleted=True)["rows"] == 6
+    rows = pq.read_table(out).to_pylist()
+    assert [r["deleted_at"] is not None for r in rows] == [False] * 4 + [True] * 2
+    for row in rows:
+        stored = db.get(row["id"], include_embeddings=True, include_deleted=True).get("embedding")
+        if stored is None:
+            assert row["key"] == "empty" and row["embedding"] is None
+        else:
+            assert row["embedding"] == pytest.approx(stored, abs=1e-7)
