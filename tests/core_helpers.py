@@ -97,3 +97,34 @@ def edge_keys_touching(db: Any, ident: bytes) -> list[tuple[str, bytes]]:
     ks = db._keyspace
     return [(cf, k) for cf in ("edges", "reverse_edges")
             for k in db._store.scan_keys(cf, ks.prefix, ks.end) if ident in k]
+
+
+def kill_after_acks(script: str, args: list[str], acks: int, env: dict[str, str] | None = None,
+                    timeout: float = 30) -> list[int]:
+    """Run ``script`` (Python source) in a child process that prints ``ready``, then one number per write
+    it has committed; SIGKILL it once ``acks`` numbers were read (it is then inside its next write).
+    Returns every number it printed before dying (each is an acknowledged write), after checking that the
+    kill is what ended it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+    acked: list[int] = []
+    try:
+        assert child.stdout.readline().strip() == "ready", child.stderr.read()
+        while len(acked) < acks:
+            line = child.stdout.readline()
+            assert line, f"child stopped early: {child.stderr.read()}"
+            acked.append(int(line))
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait(timeout=timeout)
+        # lines the child printed before dying are acknowledgements too
+        acked += [int(line) for line in child.stdout.read().split() if line.strip()]
+    assert child.returncode == -signal.SIGKILL
+    return acked

@@ -3,16 +3,12 @@ directory opens read-write again afterwards."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
+from core_helpers import kill_after_acks
 from rem_db import Database
 
-PYTHON = sys.executable
 BATCH = 200
 KILL_AFTER = 6  # acknowledged batches read before the kill
 
@@ -51,23 +47,7 @@ CHILD = textwrap.dedent("""
 
 def test_acknowledged_batches_survive_sigkill(tmp_path: Path) -> None:
     path = tmp_path / "db"
-    child = subprocess.Popen([PYTHON, "-c", CHILD, str(path), str(BATCH)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    acked: list[int] = []
-    try:
-        assert child.stdout.readline().strip() == "ready", child.stderr.read()
-        while len(acked) < KILL_AFTER:
-            line = child.stdout.readline()
-            assert line, f"child stopped early: {child.stderr.read()}"
-            acked.append(int(line))
-        os.kill(child.pid, signal.SIGKILL)  # mid-stream: the child is inside its next insert_batch
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait(timeout=30)
-        # lines the child printed before dying are acknowledgements too
-        acked += [int(line) for line in child.stdout.read().split() if line.strip()]
-    assert child.returncode == -signal.SIGKILL
+    acked = kill_after_acks(CHILD, [str(path), str(BATCH)], KILL_AFTER)
     assert acked == list(range(len(acked)))
 
     with Database(path) as db:  # no LockedError after kill -9

@@ -21,6 +21,15 @@ def _env_int(name: str, default: int | None) -> int | None:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def env_count(name: str, default: int) -> int:
+    """A positive whole number from ``$name`` (``default`` when unset or blank); a ConfigError otherwise."""
+    size = _env_int(name, default)
+    assert size is not None
+    if size < 1:
+        raise ConfigError(f"{name} must be at least 1, got {size}")
+    return size
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,15 @@ class Rem:
         self.db_path = db_path
         self.env = env
         self.cwd = cwd
+
+    @classmethod
+    def in_tmp(cls, tmp_path: Path) -> Rem:
+        """The real `rem` on ``tmp_path/db``, with ``P8_HOME`` under ``tmp_path``, no colours, no inherited
+        ``P8_*`` settings and no fixed terminal width."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("P8_")}
+        env.update({"P8_HOME": str(tmp_path / "home"), "NO_COLOR": "1"})
+        env.pop("COLUMNS", None)
+        return cls(rem_executable(), tmp_path / "db", env, tmp_path)
 
     def __call__(self, *args: str, input: str | bytes | None = None, db: bool = True,
                  env: dict[str, str] | None = None) -> Result:

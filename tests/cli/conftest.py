@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from pathlib import Path
 
 import pytest
-from cli_helpers import PRODUCTS_SCHEMA, Rem, rem_executable
+from cli_helpers import PRODUCTS_SCHEMA, Rem
 
 
 @pytest.fixture
 def rem(tmp_path: Path) -> Rem:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("P8_")}
-    env.update({"P8_HOME": str(tmp_path / "home"), "NO_COLOR": "1"})
-    env.pop("COLUMNS", None)
-    return Rem(rem_executable(), tmp_path / "db", env, tmp_path)
+    return Rem.in_tmp(tmp_path)
 
 
 @pytest.fixture

@@ -3,13 +3,10 @@ vector index is repaired or caught up from the stored vectors)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
+from core_helpers import kill_after_acks
 from rem_db import Database
 
 CHILD = textwrap.dedent("""
@@ -34,22 +31,7 @@ CHILD = textwrap.dedent("""
 
 def test_acknowledged_embedded_rows_survive_sigkill(tmp_path: Path) -> None:
     path = tmp_path / "db"
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
-    acked: list[int] = []
-    try:
-        assert child.stdout.readline().strip() == "ready", child.stderr.read()
-        while len(acked) < 4:
-            line = child.stdout.readline()
-            assert line, f"child stopped early: {child.stderr.read()}"
-            acked.append(int(line))
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait(timeout=60)
-        acked += [int(x) for x in child.stdout.read().split()]
-    assert child.returncode == -signal.SIGKILL
+    acked = kill_after_acks(CHILD, [str(path)], 4, timeout=60)
 
     with Database(path) as db:
         total = db.count("resources")

@@ -6,10 +6,6 @@ writes."""
 from __future__ import annotations
 
 import copy
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import uuid
 from pathlib import Path
@@ -20,6 +16,7 @@ import pytest
 from graph_helpers import NODE, assert_consistent, key_order, stored_edges
 from rocksdict import Options
 
+from core_helpers import kill_after_acks
 from rem_db import Database, NotFoundError, ValidationError
 from rem_db.graph import adjacency
 
@@ -191,22 +188,7 @@ CHILD = textwrap.dedent("""
 
 def test_acknowledged_edge_batches_survive_sigkill(tmp_path: Path) -> None:
     path = tmp_path / "db"
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env={**os.environ, "P8_WAL_ENABLED": "true"})
-    acked: list[int] = []
-    try:
-        assert child.stdout.readline().strip() == "ready", child.stderr.read()
-        while len(acked) < 8:
-            line = child.stdout.readline()
-            assert line, f"child stopped early: {child.stderr.read()}"
-            acked.append(int(line))
-        os.kill(child.pid, signal.SIGKILL)  # mid-stream: the child is inside its next add_edges
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait(timeout=30)
-        acked += [int(line) for line in child.stdout.read().split() if line.strip()]
-    assert child.returncode == -signal.SIGKILL
+    acked = kill_after_acks(CHILD, [str(path)], 8, env={"P8_WAL_ENABLED": "true"})
     with Database(path) as db:
         edges = assert_consistent(db)
         per_type: dict[str, int] = {}

@@ -14,7 +14,7 @@ from ingest_helpers import CORPUS
 from rem_db import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cli"))  # the CLI tests' `rem` runner
-from cli_helpers import Rem, rem_executable
+from cli_helpers import Rem
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +33,4 @@ def corpus_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Databa
 
 @pytest.fixture
 def rem(tmp_path: Path) -> Rem:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("P8_")}
-    env.update({"P8_HOME": str(tmp_path / "home"), "NO_COLOR": "1"})
-    env.pop("COLUMNS", None)
-    return Rem(rem_executable(), tmp_path / "db", env, tmp_path)
+    return Rem.in_tmp(tmp_path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from query_helpers import ITEMS, LOOSE, item_rows
 from rem_db import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cli"))  # the CLI tests' `rem` runner
-from cli_helpers import Rem, rem_executable
+from cli_helpers import Rem
 
 
 @pytest.fixture
@@ -28,10 +27,7 @@ def shop(db: Database) -> Database:
 @pytest.fixture
 def rem(tmp_path: Path) -> Rem:
     """The real `rem` executable on a tmp_path database holding the `items` rows."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("P8_")}
-    env.update({"P8_HOME": str(tmp_path / "home"), "NO_COLOR": "1"})
-    env.pop("COLUMNS", None)
-    runner = Rem(rem_executable(), tmp_path / "db", env, tmp_path)
+    runner = Rem.in_tmp(tmp_path)
     with Database(runner.db_path) as db:
         db.register_schema(copy.deepcopy(ITEMS))
         db.insert_batch("items", item_rows())

@@ -8,6 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ..config import env_count
 from ..errors import ConfigError
 
 DEFAULT_SPEC = "local:all-MiniLM-L6-v2"
@@ -37,14 +38,7 @@ def alt_spec() -> str | None:
 
 def batch_size() -> int:
     """``$P8_EMBEDDING_BATCH_SIZE`` (default 100): texts per provider call."""
-    raw = os.environ.get("P8_EMBEDDING_BATCH_SIZE") or "100"
-    try:
-        size = int(raw)
-    except ValueError:
-        raise ConfigError(f"P8_EMBEDDING_BATCH_SIZE must be a whole number, got {raw!r}") from None
-    if size < 1:
-        raise ConfigError(f"P8_EMBEDDING_BATCH_SIZE must be at least 1, got {size}")
-    return size
+    return env_count("P8_EMBEDDING_BATCH_SIZE", 100)
 
 
 def resolve_spec(spec: str | None) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from ..config import env_count
 from ..errors import ConfigError, QueryError, SchemaError, StorageError
 from ..schema.model import TableSchema
 from . import fast
@@ -35,16 +36,7 @@ Progress = Callable[[str, int, int | None], None]  # (table, rows written, rows 
 
 def row_group_size() -> int:
     """``$P8_EXPORT_ROW_GROUP_SIZE`` (default 10,000): rows per chunk and per Parquet row group."""
-    raw = os.environ.get("P8_EXPORT_ROW_GROUP_SIZE")
-    if raw is None or not raw.strip():
-        return DEFAULT_ROW_GROUP_SIZE
-    try:
-        size = int(raw)
-    except ValueError:
-        raise ConfigError(f"P8_EXPORT_ROW_GROUP_SIZE must be a whole number, got {raw!r}") from None
-    if size < 1:
-        raise ConfigError(f"P8_EXPORT_ROW_GROUP_SIZE must be at least 1, got {size}")
-    return size
+    return env_count("P8_EXPORT_ROW_GROUP_SIZE", DEFAULT_ROW_GROUP_SIZE)
 
 
 @dataclass

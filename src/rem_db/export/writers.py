@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ def prepare_dir(directory: Path) -> None:
         raise io_error(directory, exc, "cannot create directory") from None
 
 
-class Sink:
+class Sink(ABC):
     """Writes chunks of one table to ``path`` (through a temporary file, renamed on commit)."""
 
     def __init__(self, path: Path, table: str, columns: list[Column], metadata: dict[str, str]) -> None:
@@ -77,14 +78,17 @@ class Sink:
             self._discard()
             raise io_error(path, exc) from None
 
+    @abstractmethod
     def _open(self) -> None:
-        raise NotImplementedError
+        """Create the temporary file and its writer."""
 
+    @abstractmethod
     def _write(self, chunk: Chunk) -> None:
-        raise NotImplementedError
+        """Append one chunk."""
 
+    @abstractmethod
     def _close(self) -> None:
-        raise NotImplementedError
+        """Finish the temporary file (idempotent)."""
 
     def write(self, chunk: Chunk) -> None:
         try:
