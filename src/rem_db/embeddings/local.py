@@ -26,9 +26,9 @@ log = logging.getLogger("rem_db.embeddings")
 MODEL = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
 MAX_TOKENS = 256
-ONNX_BATCH = 64
+GROUP = 8  # texts per onnxruntime run: attention's working set stays in cache (16: -3 %, 32: -6 %)
 PRECISIONS = ("int8", "fp32")
-GRAPH_VERSION = "g3"  # bump when the graph or the quantisation recipe changes
+GRAPH_VERSION = "g4"  # bump when the graph or the quantisation recipe changes
 
 
 def model_dir() -> Path:
@@ -131,22 +131,19 @@ class LocalMiniLM:
         return self._session.run(None, pack_batch(ids))[0]
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
-        """Vectors for ``texts`` (same order). Texts are sorted by length and dealt into groups of at most 64
-        (attention, the one step that pads, then pads little), one group per thread at a time."""
+        """Vectors for ``texts`` (same order). Texts are sorted by length and cut into groups of ``GROUP``
+        (attention, the one step that pads, then pads little). The threads take the groups longest first as they
+        free up, so the last ones to finish are short and no core waits long at the end."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         with self._lock:
             if self._session is None:
                 self._load()
-            ids = [e.ids for e in self._tokenizer.encode_batch(texts)]
+            ids = [e.ids for e in self._tokenizer.encode_batch_fast(texts)]
             if any(len(s) < 2 or s[0] != self._cls for s in ids):
                 raise EmbeddingError(f"the {MODEL} tokenizer did not frame a text with [CLS] ... [SEP]")
-            order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-            groups = []
-            for start in range(0, len(order), ONNX_BATCH * self._threads):
-                chunk = order[start:start + ONNX_BATCH * self._threads]
-                count = min(self._threads, len(chunk))  # dealt in turn: groups that finish together
-                groups += [chunk[i::count] for i in range(count)]
+            order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+            groups = [order[start:start + GROUP] for start in range(0, len(order), GROUP)]
             runs = [[ids[i] for i in group] for group in groups]
             results = self._workers.map(self._run, runs) if self._workers and len(runs) > 1 else map(self._run, runs)
             out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
