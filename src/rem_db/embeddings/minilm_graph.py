@@ -107,7 +107,8 @@ def build_model(model_dir: Path, precision: str = "fp32"):  # -> onnx.ModelProto
         xq, xs, xz = quantised[x]
         if prefix + ".wq" not in inits:  # both streams share the layer's int8 weights
             wq, ws = quantise_weight(weights[prefix + ".weight"].T.astype(np.float32))
-            const(prefix + ".wq", wq), const(prefix + ".ws", ws)
+            const(prefix + ".wq", wq)
+            const(prefix + ".ws", ws)
         return node("MatMulIntegerToFloat", [xq, prefix + ".wq", xs, prefix + ".ws", xz, "",
                                              const(prefix + ".bias", weights[prefix + ".bias"])], out, domain=MS)
 

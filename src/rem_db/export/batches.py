@@ -153,7 +153,7 @@ def column_values(columns: list[Column], chunk: Chunk) -> dict[str, Any]:
 def build_batch(table: str, columns: list[Column], chunk: Chunk, flat: bool = False) -> pa.RecordBatch:
     """One record batch holding ``chunk`` (``flat``: the CSV shape, nested values as JSON text)."""
     arrays = []
-    raw = column_values(columns, chunk) if chunk.arrays is None else chunk.arrays
+    raw = column_values(columns, chunk) if chunk.arrays is None else {}
     for column in columns:
         if column.kind == "vector":
             matrix, present = chunk.vectors[column.name]

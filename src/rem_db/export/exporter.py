@@ -22,6 +22,7 @@ import orjson
 
 from ..config import env_count
 from ..errors import ConfigError, QueryError, SchemaError, StorageError
+from ..graph.ids import id16_of
 from ..schema.model import TableSchema
 from . import fast
 from .arrow_schema import Column, table_columns
@@ -111,7 +112,7 @@ def _chunks(db: Any, table: str, columns: list[Column], opts: Options, split: Ca
     columns allow), or the ``rows`` a condition selected."""
     if rows is not None:
         while chunk := list(itertools.islice(rows, opts.chunk_size)):
-            ids = [bytes.fromhex(r["id"].replace("-", "")) for r in chunk]
+            ids = [id16_of(r["id"]) for r in chunk]
             yield Chunk(chunk, chunk_vectors(db, table, columns, ids), split(chunk))
         return
     engine = db._engine

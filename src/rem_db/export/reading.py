@@ -20,6 +20,7 @@ import orjson
 
 from ..embeddings.vectors import CF as VECTORS_CF
 from ..errors import StorageError
+from ..graph.ids import id16_of, id_text
 from ..query import scan
 from .arrow_schema import Column
 
@@ -54,7 +55,7 @@ def _sequential(db: Any, table: str, include_deleted: bool, size: int) -> Iterat
             for raw in odd:  # laid out otherwise: decoded
                 row = orjson.loads(raw)
                 if include_deleted or row.get("deleted_at") is None:
-                    ids.append(bytes.fromhex(row["id"].replace("-", "")))
+                    ids.append(id16_of(row["id"]))
                     raws.append(raw)
             while len(raws) >= size:
                 yield ids[:size], raws[:size]
@@ -118,8 +119,6 @@ def chunk_vectors(db: Any, table: str, columns: list[Column], ids: list[bytes]) 
             raws = db._vectors.store.multi_get(VECTORS_CF, keys)
         stored = [r for r in raws if r is not None]
         if set(map(len, stored)) - {dims * 4}:
-            from ..graph.ids import id_text
-
             bad = next(n for n, r in enumerate(raws) if r is not None and len(r) != dims * 4)
             raise StorageError(f"table {table!r}: the {column.name} of row {id_text(ids[bad])} has "
                                f"{len(raws[bad]) // 4} dimensions, not {dims} (run `rem index rebuild {table}`)")

@@ -20,7 +20,7 @@ from ..storage.keyspace import Keyspace
 from ..storage.store import Store
 from . import adjacency as adj
 from .adjacency import EdgeValues
-from .ids import id_text, id_texts
+from .ids import id16_of, id_text, id_texts
 
 FORWARD, REVERSE = "edges", "reverse_edges"
 #: per direction: (edge column family, direction label); outgoing edges come from the packed lists
@@ -30,11 +30,6 @@ _SIDES = {"out": ((FORWARD, "out"),), "in": ((REVERSE, "in"),), "both": ((FORWAR
 #: list (texts concatenated, 36 characters each), or single edges read lazily from the keys of a hub
 Pieces = Iterable[tuple[bytes, str]]
 ID_TEXT = adj.ID_TEXT
-
-
-def id16_of(text: str) -> bytes:
-    """The 16 bytes of a canonical id text (as walks handle them)."""
-    return bytes.fromhex(text.replace("-", ""))
 
 
 class RelNames:

@@ -33,6 +33,11 @@ def id_text(id16: bytes) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+def id16_of(text: str) -> bytes:
+    """The 16 bytes of a canonical id text (as walks and stored rows hold them)."""
+    return bytes.fromhex(text.replace("-", ""))
+
+
 def as_id16(value: Any) -> bytes | None:
     """The 16 bytes of a UUID (a ``uuid.UUID`` or its text in any form ``uuid.UUID`` accepts), or ``None``
     when ``value`` is not one (it may then be a key)."""

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFoundError
 from . import writes
-from .edges import Plan, RelNames, id16_of, list_edges, neighbors_batch
-from .ids import id_text
+from .edges import Plan, RelNames, list_edges, neighbors_batch
+from .ids import id16_of, id_text
 from .options import (
     OPPOSITE,
     check_depth,

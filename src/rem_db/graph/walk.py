@@ -17,8 +17,8 @@ from rocksdict import ReadOptions
 
 from ..index.fields import ROWS_FIELD
 from ..storage.codec import TAG_NULL, decode_str, successor
-from .edges import ID_TEXT, Plan, id16_of
-from .ids import id_text
+from .edges import ID_TEXT, Plan
+from .ids import id16_of, id_text
 
 if TYPE_CHECKING:
     from ..entities.engine import EntityEngine
