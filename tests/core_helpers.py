@@ -128,3 +128,25 @@ def kill_after_acks(script: str, args: list[str], acks: int, env: dict[str, str]
         acked += [int(line) for line in child.stdout.read().split() if line.strip()]
     assert child.returncode == -signal.SIGKILL
     return acked
+
+
+def stored_state(db: Any) -> dict[tuple[str, bytes], bytes]:
+    """Every key and value of the store (all column families but the WAL), as stored."""
+    store = db._store
+    return {(cf, key): value for cf in store.cfs if cf != "wal"
+            for key, value in store.items(cf, b"", b"\xff" * 64)}
+
+
+def replayed_state(db: Any, upto: int | None = None) -> dict[tuple[str, bytes], bytes]:
+    """The store rebuilt from its WAL records alone, as a replica applies them: every record's operations
+    in sequence order (puts and deletes are idempotent)."""
+    state: dict[tuple[str, bytes], bytes] = {}
+    for seq, ops in db._store.wal_records(1):
+        if upto is not None and seq > upto:
+            break
+        for cf, key, value in ops:
+            if value is None:
+                state.pop((cf, key), None)
+            else:
+                state[(cf, key)] = value
+    return state

@@ -120,3 +120,14 @@ def test_async_search(tmp_path) -> None:
 
     hits = asyncio.run(main())
     assert hits[0][0]["uri"] == "a"
+
+
+def test_every_public_method_has_an_async_mirror() -> None:
+    """SPEC §14: AsyncDatabase mirrors every method (``rows`` is an iterator: iterate ``query`` instead)."""
+    from rem_db import Database
+    from rem_db.async_api import AsyncDatabase
+
+    public = {name for name, value in vars(Database).items()
+              if not name.startswith("_") and callable(value) and not isinstance(value, staticmethod)}
+    missing = {name for name in public - {"rows"} if not hasattr(AsyncDatabase, name)}
+    assert missing == set()

@@ -9,14 +9,16 @@ from typing import Any
 
 from .database import Database
 
-#: Database methods mirrored as coroutines. Iterators (``rows``) are materialised into lists.
+#: Database methods mirrored as coroutines. Iterators (``rows``) are materialised into lists; ``close`` is
+#: defined on the class (``__aexit__`` calls it).
 _MIRRORED = (
     "register_schema", "list_schemas", "get_schema", "remove_schema", "add_schema_from_template",
     "insert", "insert_batch", "upsert", "update", "delete", "get", "get_batch", "count", "lookup",
-    "lookup_batch", "stats", "wait_idle", "close",
+    "lookup_batch", "stats", "wait_idle",
     "add_edge", "add_edges", "remove_edge", "edges", "traverse", "shortest_path", "neighbors_batch",
     "search", "search_vector", "rebuild_index",
     "query", "explain", "ingest", "export",
+    "insert_jsonl", "traverse_dot", "entity_labels", "schema_fields", "embedded_text",
 )
 
 
@@ -55,6 +57,11 @@ class AsyncDatabase:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    async def close(self) -> None:
+        """Drain the background worker, flush memtables and release the directory (:meth:`Database.close`)."""
+        db = await self._ensure_open()
+        await asyncio.to_thread(db.close)
 
     async def rows(self, table: str, include_deleted: bool = False) -> list[dict[str, Any]]:
         db = await self._ensure_open()

@@ -1,95 +1,137 @@
-"""Settings read from the environment (SPEC §15), resolved once per :class:`~rem_db.Database`."""
+"""Every setting read from the environment (SPEC §15), in one typed :class:`Settings` object.
+
+``Settings.from_env()`` is the only place that reads ``os.environ``; a :class:`~rem_db.Database` reads it once
+at open and hands each part the values it needs. A bad value is a :class:`~rem_db.errors.ConfigError` naming
+the variable.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
 
 COMPRESSIONS = ("none", "snappy", "zlib", "bz2", "lz4", "lz4hc", "zstd")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_EMBEDDING = "local:all-MiniLM-L6-v2"
 
 
-def _env_int(name: str, default: int | None) -> int | None:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+class Settings(BaseSettings):
+    """The ``P8_*`` variables (and the providers' own key variables) with their defaults."""
 
+    model_config = SettingsConfigDict(env_prefix="P8_", case_sensitive=False, frozen=True, extra="ignore",
+                                      populate_by_name=True, env_ignore_empty=True)
 
-def env_count(name: str, default: int) -> int:
-    """A positive whole number from ``$name`` (``default`` when unset or blank); a ConfigError otherwise."""
-    size = _env_int(name, default)
-    assert size is not None
-    if size < 1:
-        raise ConfigError(f"{name} must be at least 1, got {size}")
-    return size
-
-
-def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
-
-
-def home_dir() -> Path:
-    """``$P8_HOME`` (default ``~/.p8``)."""
-    return Path(os.environ.get("P8_HOME") or Path.home() / ".p8").expanduser()
-
-
-def default_db_path() -> Path:
-    """``$P8_DB_PATH`` (default ``$P8_HOME/db``)."""
-    raw = os.environ.get("P8_DB_PATH")
-    return Path(raw).expanduser() if raw else home_dir() / "db"
-
-
-def default_tenant() -> str:
-    """``$P8_TENANT_ID`` (default ``default``)."""
-    return os.environ.get("P8_TENANT_ID") or "default"
-
-
-@dataclass(frozen=True)
-class StorageSettings:
-    """RocksDB and durability settings (``P8_ROCKSDB_*``, ``P8_SYNC_WRITES``, ``P8_WAL_ENABLED``)."""
-
-    write_buffer_size: int | None = None
-    max_background_jobs: int | None = None
-    compression: str = "lz4"
+    # where and who
+    home: Path = Field(default_factory=lambda: Path.home() / ".p8")
+    db_path: Path | None = None
+    tenant_id: str = "default"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING"
+    # storage
+    rocksdb_write_buffer_size: int | None = Field(default=None, ge=1)
+    rocksdb_max_background_jobs: int | None = Field(default=None, ge=1)
+    rocksdb_compression: Literal["none", "snappy", "zlib", "bz2", "lz4", "lz4hc", "zstd"] = "lz4"
     sync_writes: bool = False
     wal_enabled: bool = True
+    wal_retention_hours: float = Field(default=24, gt=0)
+    wal_max_size_mb: float = Field(default=100, gt=0)
+    # embeddings
+    default_embedding: str = DEFAULT_EMBEDDING
+    alt_embedding: str | None = None
+    embedding_batch_size: int = Field(default=100, ge=1)
+    embedding_threads: int | None = Field(default=None, ge=1)
+    local_embedding_precision: Literal["int8", "fp32"] = "int8"
+    model_cache: Path | None = None
+    openai_api_key: str | None = Field(default=None, validation_alias=AliasChoices("P8_OPENAI_API_KEY",
+                                                                                  "OPENAI_API_KEY"))
+    openai_base_url: str | None = None
+    # export
+    export_row_group_size: int = Field(default=10_000, ge=1)
+    # LLMs (`rem ask`, `rem dream`)
+    default_llm: str | None = None
+    llm_base_url: str | None = None
+    anthropic_api_key: str | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
+    cerebras_api_key: str | None = Field(default=None, validation_alias=AliasChoices("CEREBRAS_API_KEY"))
+    schema_brute_force_limit: int = Field(default=10, ge=1)
+    schema_search_top_k: int = Field(default=3, ge=1)
+    # encryption and replication
+    password: str | None = None
+    replication_mode: Literal["none", "primary", "replica"] = "none"
+    primary_host: str | None = None
+    replication_port: int = Field(default=50051, ge=1, le=65535)
+    replication_token: str | None = None
+
+    @field_validator("log_level", "rocksdb_compression", "local_embedding_precision", "replication_mode",
+                     mode="before")
+    @classmethod
+    def _case(cls, value: Any, info: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        return value.upper() if info.field_name == "log_level" else value.lower()
 
     @classmethod
-    def from_env(cls) -> StorageSettings:
-        compression = (os.environ.get("P8_ROCKSDB_COMPRESSION") or "lz4").strip().lower()
-        if compression not in COMPRESSIONS:
-            raise ConfigError(
-                f"P8_ROCKSDB_COMPRESSION must be one of {', '.join(COMPRESSIONS)}, got {compression!r}"
-            )
-        return cls(
-            write_buffer_size=_env_int("P8_ROCKSDB_WRITE_BUFFER_SIZE", None),
-            max_background_jobs=_env_int("P8_ROCKSDB_MAX_BACKGROUND_JOBS", None),
-            compression=compression,
-            sync_writes=_env_bool("P8_SYNC_WRITES", False),
-            wal_enabled=_env_bool("P8_WAL_ENABLED", True),
-        )
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Read the environment once; ``overrides`` (field names) win over it."""
+        try:
+            return cls(**{k: v for k, v in overrides.items() if v is not None})
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from None
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (``None`` values are ignored)."""
+        return self.model_copy(update={k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def resolved_db_path(self) -> Path:
+        """``P8_DB_PATH``, else ``$P8_HOME/db``."""
+        return (self.db_path or self.home / "db").expanduser()
 
 
-def configure_logging() -> None:
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        names = {"openai_api_key": "P8_OPENAI_API_KEY", "anthropic_api_key": "ANTHROPIC_API_KEY",
+                 "cerebras_api_key": "CEREBRAS_API_KEY"}
+        name = names.get(field, f"P8_{field.upper()}")
+        value = error.get("input")
+        problems.append(f"{name}: {error['msg'].lower()} (got {value!r})")
+    return "invalid setting " + "; ".join(problems)
+
+
+def configure_logging(settings: Settings) -> None:
     """Log level from ``P8_LOG_LEVEL`` (default WARNING) for the ``rem_db`` loggers, to stderr."""
     import logging
 
-    level = (os.environ.get("P8_LOG_LEVEL") or "WARNING").upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        raise ConfigError(f"P8_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}")
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("rem_db").setLevel(level)
+    logging.getLogger("rem_db").setLevel(settings.log_level)
+
+
+def cpu_count() -> int:
+    return os.cpu_count() or 1
+
+
+# -- transitional: removed once every caller takes a Settings (core-seams refactor in progress) -----------
+def env_count(name: str, default: int) -> int:
+    field = name.removeprefix("P8_").lower()
+    return int(getattr(Settings.from_env(), field, default) or default)
+
+
+def default_db_path() -> Path:
+    return Settings.from_env().resolved_db_path
+
+
+def default_tenant() -> str:
+    return Settings.from_env().tenant_id
+
+
+class StorageSettings:
+    @staticmethod
+    def from_env() -> Settings:
+        return Settings.from_env()

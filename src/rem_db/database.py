@@ -6,27 +6,21 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config import StorageSettings, default_db_path, default_tenant
+from .config import Settings
+from .core import Core, build_core
 from .embeddings.rebuild import rebuild_table_vectors
-from .embeddings.vectors import VectorStore
-from .embeddings.writer import EmbeddingWriter
-from .entities.engine import EntityEngine
 from .entities.ids import parse_id
 from .errors import EncryptionError, NotFoundError, ReadOnlyError, StorageError, ValidationError
-from .index.bm25 import FullTextIndex
-from .index.search import SearchEngine
-from .index.vectors import VectorIndexes
-from .replication.wal import WalWriter
 from .schema.loader import load_schema_source
 from .schema.model import TableSchema
-from .schema.registry import SchemaRegistry
 from .schema.templates import TEMPLATES, template_schema
-from .storage.keyspace import Keyspace
-from .storage.store import Store
-from .worker import BackgroundWorker
 
+if TYPE_CHECKING:
+    from .entities.stream import JsonlProgress, JsonlResult, JsonlSource
+    from .graph.service import Graph
+    from .query.engine import QueryEngine
 
 class Database:
     """An embedded REM database.
@@ -40,35 +34,26 @@ class Database:
     def __init__(self, path: str | os.PathLike[str] | None = None, tenant_id: str | None = None,
                  read_only: bool = False, password: str | None = None, *,
                  sync_writes: bool | None = None) -> None:
-        if password is not None or os.environ.get("P8_PASSWORD"):
+        settings = Settings.from_env().replace(sync_writes=sync_writes)
+        if password is not None or settings.password:
             raise EncryptionError("encryption at rest (SPEC §10) is not available in this build yet; "
                                   "open the database without a password")
-        settings = StorageSettings.from_env()
-        if sync_writes is not None:
-            settings = StorageSettings(**{**settings.__dict__, "sync_writes": sync_writes})
-        self.path = Path(path).expanduser() if path is not None else default_db_path()
-        self.tenant_id = tenant_id or default_tenant()
+        self.settings = settings
+        self.path = Path(path).expanduser() if path is not None else settings.resolved_db_path
+        self.tenant_id = tenant_id or settings.tenant_id
         self.read_only = read_only
         if not read_only:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StorageError(f"cannot create database directory {self.path}: {exc}") from None
-        self._store = Store(self.path, read_only=read_only, settings=settings)
-        try:
-            self._keyspace = Keyspace(self.tenant_id)
-            self._wal = WalWriter(self._store, enabled=settings.wal_enabled)
-            self.schemas = SchemaRegistry()
-            self._engine = EntityEngine(self._store, self._keyspace, self._wal, self.schemas.get)
-            self.worker = BackgroundWorker()
-            self._attach_vectors()
-            self.schemas.load(self._engine, read_only)
-            self._load_vector_indexes()
-        except BaseException:
-            if hasattr(self, "worker"):
-                self.worker.shutdown()
-            self._store.close()
-            raise
+        self._core: Core = build_core(self.path, self.tenant_id, read_only, settings)
+        core = self._core
+        # the parts tests and benches look at; every method below delegates to the core's services
+        self._store, self._keyspace, self._engine = core.store, core.keyspace, core.entities
+        self._vectors, self._indexes, self._embedder = core.vectors, core.indexes, core.embedder
+        self.schemas = core.schemas
+        self.worker = core.worker
         self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -87,42 +72,11 @@ class Database:
         if getattr(self, "_closed", True):
             return
         self._closed = True
-        self.worker.shutdown()
-        self._indexes.save_all()
-        self._store.flush()
-        self._store.close()
+        self._core.close()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait for background work (index saves, async embeddings) to finish."""
         return self.worker.wait_idle(timeout)
-
-    def _attach_vectors(self) -> None:
-        """Vectors, BM25 postings and HNSW indexes (SPEC §6) on the write path of the engine."""
-        self._vectors = VectorStore(self._store, self._keyspace)
-        self._indexes = VectorIndexes(self.path, self.tenant_id, self._vectors, self._wal, self.worker,
-                                      self.read_only)
-        self._embedder = EmbeddingWriter(self._vectors, FullTextIndex(self._store, self._keyspace), self._indexes)
-        self._embedder.engine = self._engine
-        self._engine.embedder = self._embedder
-        self._search = SearchEngine(self)
-
-    def _load_vector_indexes(self) -> None:
-        """Start loading every stored index in the background; searches wait for theirs."""
-        for schema in self.schemas.all():
-            recorded = self._embedder.recorded(schema.short_name) if schema.embedding_fields else None
-            if recorded:
-                self._indexes.handle(schema.short_name, recorded["provider"], recorded["dimensions"])
-
-    def _backfill_vectors(self, table: str) -> int:
-        """Embed rows of ``table`` that have no vector yet (the ``schemas`` table is embedded lazily, at its
-        first search, so registering a schema never loads a model)."""
-        if self.read_only:
-            return 0
-        schema = self.schemas.get(table)
-        spec = self._embedder.primary_spec(schema)
-        ids = list(self._engine.fields.table_ids(table, include_deleted=False))
-        missing = [i for i, v in zip(ids, self._vectors.get_many(table, spec, ids), strict=True) if v is None]
-        return self._embedder.embed_later(table, missing) if missing else 0
 
     def _writable(self) -> None:
         if self.read_only:
@@ -207,18 +161,18 @@ class Database:
         filters before ranking, so up to ``top_k`` matching rows come back whenever they exist.
         ``hybrid=True`` fuses BM25 over the embedded text with the vector ranking (reciprocal rank fusion;
         the score is then the fused score)."""
-        return self._search.search(query, schema, top_k, where, hybrid, include_deleted, params)
+        return self._core.search.search(query, schema, top_k, where, hybrid, include_deleted, params)
 
     def search_vector(self, vector: Any, schema: str, top_k: int = 10, where: str | None = None,
                       include_deleted: bool = False, params: Any = None) -> list[tuple[dict[str, Any], float]]:
         """Like :meth:`search`, with your own query vector (same provider and dimension as the table)."""
-        return self._search.search_vector(vector, schema, top_k, where, include_deleted, params)
+        return self._core.search.search_vector(vector, schema, top_k, where, include_deleted, params)
 
     def rebuild_index(self, table: str) -> int:
         """Re-embed every row of ``table`` with its current provider (e.g. after ``P8_DEFAULT_EMBEDDING``
         changed) and rebuild its vector index. Returns the rows embedded."""
         self._writable()
-        return rebuild_table_vectors(self, table)
+        return rebuild_table_vectors(self.schemas.get(table), self._embedder, self.worker)
 
     def _table_for_model(self, model: type) -> str:
         raw = load_schema_source(model)
@@ -269,7 +223,7 @@ class Database:
             return self._engine.rows(table, include_deleted)
         from .query.scan import table_rows
 
-        return table_rows(self, table, False)[0]  # a sequential pass when the table is a large share
+        return table_rows(self._engine, table, False)[0]  # a sequential pass when the table is a large share
 
     def count(self, table: str, include_deleted: bool = False, where: str | None = None,
               params: Any = None) -> int:
@@ -293,13 +247,8 @@ class Database:
         and per step the estimated and actual rows."""
         return self._queries().explain(text, params, include_deleted)
 
-    def _queries(self) -> Any:
-        engine = self.__dict__.get("_query_engine")
-        if engine is None:
-            from .query.engine import QueryEngine
-
-            engine = self._query_engine = QueryEngine(self)
-        return engine
+    def _queries(self) -> QueryEngine:
+        return self._core.queries
 
     # -- export (SPEC §8; rem_db/export, docs/export.md) ----------------------------------------------
     def export(self, table: str | None = None, output: str | os.PathLike[str] | None = None,
@@ -315,7 +264,7 @@ class Database:
         (``rows``, ``path``, ``columns`` …; for all tables the manifest with ``path`` and ``manifest``)."""
         from .export import export
 
-        return export(self, table, output, format=format, where=where, params=params,
+        return export(self._core.export_sources(), table, output, format=format, where=where, params=params,
                       include_deleted=include_deleted, with_embeddings=with_embeddings, all_tables=all_tables,
                       progress=progress)
 
@@ -325,25 +274,15 @@ class Database:
 
     def lookup_batch(self, keys: Iterable[str], include_deleted: bool = False) -> dict[str, list[dict[str, Any]]]:
         """``lookup`` for many keys in one call: key -> matching entities."""
-        keys = list(keys)
-        found = {k: [id16 for _, id16 in self._engine.keys.find(str(k))] for k in keys}
-        wanted = list(dict.fromkeys(i for ids in found.values() for i in ids))
-        records = dict(zip(wanted, self._engine.get_many(wanted), strict=True))
-        return {k: [records[i] for i in ids if records.get(i) is not None
-                    and (include_deleted or not records[i].get("deleted_at"))] for k, ids in found.items()}
+        return self._engine.lookup_batch(list(keys), include_deleted)
 
     # -- graph (SPEC §7; rem_db/graph, docs/graph.md) ----------------------------------------------
     # Entities are named by id or by key (uri, key field, key or name; an ambiguous key is an error).
     @property
-    def graph(self) -> Any:
+    def graph(self) -> Graph:
         """The graph API object (:class:`rem_db.graph.service.Graph`) the methods below delegate to; it also
         has ``traverse_ids`` (ids, depths and paths without reading the entities)."""
-        graph = self.__dict__.get("_graph")
-        if graph is None:
-            from .graph.service import Graph
-
-            graph = self._graph = Graph(self._engine, self.schemas)
-        return graph
+        return self._core.graph
 
     def add_edge(self, src: Any, dst: Any, rel_type: str, properties: dict[str, Any] | None = None) -> dict[str, Any]:
         """Add the edge ``src -[rel_type]-> dst`` (or replace its properties: edges are unique by (dst,
@@ -415,7 +354,7 @@ class Database:
             raise ValidationError(f"ingest tags must be non-empty strings, got {tag_list!r}")
         options = IngestOptions(schema=schema, category=category, tags=tag_list, metadata=dict(metadata or {}),
                                 chunking=ChunkSettings(chunk_tokens, overlap_tokens), recursive=recursive, glob=glob)
-        return Ingestor(self, options, progress).run(path)
+        return Ingestor(self._core.ingest_sources(), options, progress).run(path)
 
     @property
     def index(self) -> Any:
@@ -429,8 +368,87 @@ class Database:
             "tenant": self.tenant_id,
             "read_only": self.read_only,
             "tables": {s.short_name: self._engine.fields.count_table(s.short_name) for s in self.schemas.all()},
-            "wal_seq": self._wal.last_seq,
+            "wal_seq": self._store.wal_seq(),
         }
+
+
+    # -- what the `rem` commands do, as library calls (the CLI is a thin mirror of these) --------------
+    def insert_jsonl(self, table: str, source: JsonlSource, *, chunk_size: int = 1000, upsert: bool = False,
+                     async_embeddings: bool = False, return_entities: bool = False, name: str | None = None,
+                     progress: Callable[[JsonlProgress], None] | None = None) -> JsonlResult:
+        """Insert the JSON Lines of ``source`` (a file path, a binary or text file object, or an iterable of
+        lines) into ``table``, ``chunk_size`` lines per atomic :meth:`insert_batch`; blank lines are skipped.
+
+        A line that is not UTF-8, not JSON or not a valid row raises :class:`~rem_db.ValidationError`
+        (:class:`~rem_db.entities.stream.JsonlLineError`, with ``line``, ``chunk_start`` and ``written``)
+        naming the line; nothing of its chunk is written and the chunks before it stay written. Other errors
+        keep their type and get a note saying the same. ``upsert=True`` only words messages as "upserted"
+        (an existing id makes every insert an upsert); ``name`` names the input in messages (default: the
+        path or the file's name). ``progress(JsonlProgress)`` is called after each chunk and while a chunk
+        is embedded. Returns a :class:`~rem_db.entities.stream.JsonlResult` (rows, chunks, lines, and the
+        written entities with ``return_entities=True``)."""
+        from .entities.stream import JsonlLoader
+
+        self._writable()
+        self.get_schema(table)  # an unknown table fails before any input is read
+
+        def write(rows: list[Any], embedded: Callable[[int, int], None] | None) -> list[dict[str, Any]]:
+            return self.insert_batch(table, rows, async_embeddings=async_embeddings, progress=embedded)
+
+        loader = JsonlLoader(table, write, chunk_size=chunk_size, verb="upserted" if upsert else "inserted",
+                             keep_entities=return_entities, progress=progress)
+        return loader.load(source, name)
+
+    def traverse_dot(self, start: Any, depth: int = 1, direction: str = "out", rel_type: Any = None,
+                     strategy: str = "bfs", limit: int | None = None, include_deleted: bool = False) -> str:
+        """:meth:`traverse` drawn as Graphviz DOT text: the start (bold), the entities reached (labelled by
+        :meth:`entity_labels`, with table and depth) and every edge between them of the followed relation
+        types, from source to destination. Render it with ``dot -Tsvg``."""
+        from .graph.dot import traversal_dot
+        from .graph.labels import EntityLabels
+
+        return traversal_dot(self.graph, EntityLabels(self._key_field), start, depth, direction, rel_type,
+                             strategy, limit, include_deleted)
+
+    def entity_labels(self, entities: Iterable[dict[str, Any]]) -> dict[str, str]:
+        """A short human label per entity id: its table's key-field value, else ``name``, ``key``,
+        ``title`` or ``uri``, else the id (what ``rem traverse`` and :meth:`traverse_dot` show)."""
+        from .graph.labels import EntityLabels
+
+        label = EntityLabels(self._key_field)
+        return {str(entity["id"]): label(entity) for entity in entities}
+
+    def _key_field(self, table: str) -> str | None:
+        from .errors import DatabaseError
+
+        try:
+            key_field = self.get_schema(table).get("key_field")
+        except DatabaseError:  # a table removed meanwhile: labels fall back to the generic fields
+            return None
+        return key_field if isinstance(key_field, str) else None
+
+    def schema_fields(self, name: str) -> list[dict[str, Any]]:
+        """The fields of table ``name`` in schema order: ``{"field", "type", "required", "default",
+        "flags"}`` (``flags``: ``key``, ``indexed``, ``embedded`` where they apply)."""
+        from .schema.summary import field_rows
+
+        return field_rows(self.get_schema(name))
+
+    @staticmethod
+    def schema_template(template: str, name: str) -> dict[str, Any]:
+        """The schema of a new table ``name`` copied from ``template`` (see :meth:`schema_templates`),
+        without registering it (:meth:`add_schema_from_template` registers it)."""
+        from .schema.templates import template_schema as build
+
+        return build(template, name)
+
+    def embedded_text(self, entity: dict[str, Any]) -> str:
+        """The text an entity's table embeds for it (its embedding fields joined; ``""`` when the table has
+        none): what :meth:`search` ranked it by."""
+        from .embeddings.vectors import text_of
+
+        fields = self.get_schema(entity["entity_type"]).get("embedding_fields") or []
+        return text_of(tuple(fields), entity)
 
 
 def _mode(async_embeddings: bool) -> str:

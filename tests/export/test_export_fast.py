@@ -198,7 +198,7 @@ def test_a_small_share_of_the_database_is_read_by_id(db: Database, tmp_path: Pat
     db.insert_batch("bulk", [{"n": i} for i in range(60)])
     written = db.insert_batch("typed", _rows(9))
     db.delete(written[4]["id"])
-    assert not scan.sequential_pays(db, "typed")
+    assert not scan.sequential_pays(db._engine, "typed")
     fast_rows, row_rows = _both(db, "typed", tmp_path, include_deleted=True)
     assert fast_rows == row_rows and len(fast_rows) == 9
     assert chunks_of_four and all(chunks_of_four)

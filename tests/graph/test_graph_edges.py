@@ -7,7 +7,6 @@ import copy
 import uuid
 from pathlib import Path
 
-import orjson
 import pytest
 from graph_helpers import NODE, assert_consistent, stored_edges
 
@@ -19,8 +18,8 @@ def names(db: Database, *keys: str) -> list[str]:
     return [db.lookup(k)[0]["id"] for k in keys]
 
 
-def wal_records(db: Database) -> list[dict]:
-    return [orjson.loads(v) for _, v in db._store.scan("wal", b"", b"\xff" * 9)]
+def wal_records(db: Database) -> list[tuple[int, list[tuple[str, bytes, bytes | None]]]]:
+    return list(db._store.wal_records(1))
 
 
 def test_add_edge_writes_entity_field_both_keys_and_a_wal_record(db: Database, nodes: str) -> None:
@@ -33,11 +32,9 @@ def test_add_edge_writes_entity_field_both_keys_and_a_wal_record(db: Database, n
     assert stored["edges"] == [{k: v for k, v in edge.items() if k != "src"}]
     assert stored["modified_at"] > a["modified_at"]
     assert db.get(b["id"])["edges"] == []  # an edge belongs to its source
-    # the WAL gets the change itself, not the whole source entity
-    (record,) = wal_records(db)[before:]
-    assert {k: v for k, v in record.items() if k != "seq"} == {
-        "op": "edges", "tenant": "default", "table": "node", "id": a["id"], "modified_at": stored["modified_at"],
-        "edge_count": 1, "edge_puts": stored["edges"]}
+    # one WAL record: the source entity, both edge keys and its adjacency list, in one commit
+    (_, ops), = wal_records(db)[before:]
+    assert {cf for cf, _, _ in ops} == {"entities", "field_index", "edges", "reverse_edges", "adjacency"}
     assert db.edges(a["id"]) == [{"direction": "out", **edge}]
     assert db.edges(b["id"], direction="in") == [{"direction": "in", **edge}]
     assert db.edges(b["id"]) == [] and db.edges(a["id"], direction="in") == []

@@ -1,5 +1,5 @@
-"""How edges are stored (docs/graph.md, "Storage"): WAL records that carry edge changes rather than whole
-entities (and suffice to rebuild the graph), hubs whose entity holds an edge count, the packed adjacency lists
+"""How edges are stored (docs/graph.md, "Storage"): one WAL record per edge write (the log alone rebuilds the
+store), hubs whose entity holds an edge count, the packed adjacency lists
 (built for databases that lack them), reopening, the existence checks of edge writes, and kill -9 during edge
 writes."""
 
@@ -11,33 +11,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from graph_helpers import NODE, assert_consistent, key_order, stored_edges
 from rocksdict import Options
 
-from core_helpers import kill_after_acks
+from core_helpers import kill_after_acks, replayed_state, stored_state
 from rem_db import Database, NotFoundError, ValidationError
 from rem_db.graph import adjacency
-
-
-def wal(db: Database, after: int = 0) -> list[dict[str, Any]]:
-    return [orjson.loads(v) for _, v in db._store.scan("wal", after.to_bytes(8, "big"), b"\xff" * 9)]
-
-
-def replay(records: list[dict[str, Any]]) -> dict[tuple[str, str, str], tuple[Any, Any]]:
-    """The forward edges ``(src, rel_type, dst) -> (properties, created_at)`` rebuilt from WAL records alone,
-    as a replica would."""
-    edges: dict[tuple[str, str, str], tuple[Any, Any]] = {}
-    for record in records:
-        if record["op"] == "delete":  # the entity and its outgoing edges; its sources log their own removals
-            edges = {k: v for k, v in edges.items() if k[0] != record["id"]}
-            continue
-        for edge in record.get("edge_puts", ()):
-            edges[(record["id"], edge["rel_type"], edge["dst"])] = (edge["properties"], edge["created_at"])
-        for edge in record.get("edge_removals", ()):
-            edges.pop((record["id"], edge["rel_type"], edge["dst"]), None)
-    return edges
 
 
 def stored_with_values(db: Database) -> dict[tuple[str, str, str], tuple[Any, Any]]:
@@ -45,23 +25,20 @@ def stored_with_values(db: Database) -> dict[tuple[str, str, str], tuple[Any, An
             for row in db.rows("node", include_deleted=True) for e in row["edges"]}
 
 
-def test_wal_records_carry_edge_changes_not_entities(db: Database, nodes: str) -> None:
+def test_each_edge_write_is_one_wal_record_with_its_edge_keys(db: Database, nodes: str) -> None:
     a, b, c = (r["id"] for r in db.insert_batch(nodes, [{"name": "a"}, {"name": "b"}, {"name": "c"}]))
     start = db.stats()["wal_seq"]
     db.add_edges([(a, b, "r", {"w": 1}), (a, c, "r"), (b, c, "s")])
     db.add_edge(a, b, "r", {"w": 1})  # unchanged: nothing is written
     db.remove_edge(a, c, "r")
-    records = wal(db, start + 1)
-    assert [(r["op"], r["id"]) for r in records] == [("edges", a), ("edges", b), ("edges", a)]
-    first, _, removal = records
-    assert "entity" not in first and first["edge_count"] == 2 and first["table"] == "node"
-    assert [(e["dst"], e["properties"]) for e in first["edge_puts"]] == [(b, {"w": 1}), (c, {})]
-    assert removal["edge_removals"] == [{"dst": c, "rel_type": "r"}] and removal["edge_count"] == 1
-    assert removal["modified_at"] == db.get(a)["modified_at"]
-    # an insert with edges logs the entity (its edges included) and the edges it put
-    d = db.insert(nodes, {"name": "d", "edges": [{"dst": a, "rel_type": "r"}]})
-    (put,) = wal(db, records[-1]["seq"] + 1)
-    assert put["op"] == "put" and put["entity"]["edges"] == d["edges"] == put["edge_puts"]
+    records = list(db._store.wal_records(start + 1))
+    assert [seq for seq, _ in records] == [start + 1, start + 2]  # one record per commit, none for a no-op
+    (_, added), (_, removed) = records
+    forward = {key for cf, key, value in added if cf == "edges" and value is not None}
+    assert len(forward) == 3 and {cf for cf, _, _ in added} >= {"edges", "reverse_edges", "adjacency", "entities"}
+    assert [(cf, value) for cf, _, value in removed if cf in ("edges", "reverse_edges")] == \
+        [("edges", None), ("reverse_edges", None)]
+    assert replayed_state(db) == stored_state(db)
 
 
 def test_the_wal_alone_rebuilds_the_graph(db: Database, nodes: str) -> None:
@@ -73,7 +50,7 @@ def test_the_wal_alone_rebuilds_the_graph(db: Database, nodes: str) -> None:
     db.update(ids[5], {"label": "five", "edges": [{"dst": ids[5], "rel_type": "self"}]})
     db.delete(ids[6])  # soft: the edges stay
     db.delete(ids[7], hard=True)  # its edges both ways go
-    assert replay(wal(db)) == stored_with_values(db)
+    assert replayed_state(db) == stored_state(db)
     assert_consistent(db)
 
 
@@ -100,7 +77,7 @@ def test_a_hub_stores_its_edge_count_and_lists_again_when_small(db: Database, no
     assert [r["entity"]["id"] for r in db.traverse(hub)] == [e["dst"] for e in db.get(hub)["edges"]]
     db.delete(targets[-1], hard=True)
     assert_consistent(db)
-    assert replay(wal(db)) == stored_with_values(db)
+    assert replayed_state(db) == stored_state(db)
 
 
 def test_edges_survive_reopen(db_path: Path) -> None:
@@ -196,4 +173,4 @@ def test_acknowledged_edge_batches_survive_sigkill(tmp_path: Path) -> None:
             per_type[rel] = per_type.get(rel, 0) + 1
         assert all(per_type.get(f"b{k}") == 100 for k in acked)  # every acknowledged batch, whole
         assert set(per_type.values()) == {100}  # the batch cut off by the kill: all or nothing
-        assert replay(wal(db)) == stored_with_values(db)
+        assert replayed_state(db) == stored_state(db)

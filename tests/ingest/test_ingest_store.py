@@ -137,11 +137,11 @@ def test_read_only_database_refuses_ingest(db_path: Path, tmp_path: Path) -> Non
 def test_large_files_are_streamed_in_batches_with_the_document_written_last(db: Database, tmp_path: Path) -> None:
     path = markdown(tmp_path / "big.md", [f"topic{n}" for n in range(7)])
     options = IngestOptions(batch_chunks=3, chunking=ChunkSettings(128, 16))
-    result = Ingestor(db, options).run(path).files[0]
+    result = Ingestor(db._core.ingest_sources(), options).run(path).files[0]
     assert result.status == "added" and result.chunks >= 7  # three batches: 3 + 3, then the rest with the document
     assert_consistent(db, result.document_id)
     markdown(path, ["topic0", "topic1"])
-    shrunk = Ingestor(db, options).run(path).files[0]
+    shrunk = Ingestor(db._core.ingest_sources(), options).run(path).files[0]
     assert shrunk.status == "updated" and shrunk.chunks == 2
     assert all_chunk_ids(db) == {c["id"] for c in assert_consistent(db, shrunk.document_id)}
 
@@ -154,7 +154,7 @@ def test_a_streamed_file_that_fails_half_way_leaves_nothing_behind(db: Database,
     path.write_text("# Notes\n\n" + "".join(f"Note {n} is short.\n\n" for n in range(40))
                     + "The last one shouts!\n", encoding="utf-8")
     options = IngestOptions(schema="short_notes", batch_chunks=2, chunking=ChunkSettings(64, 0))
-    report = Ingestor(db, options).run(path.parent)
+    report = Ingestor(db._core.ingest_sources(), options).run(path.parent)
     [result] = report.files
     assert result.status == "failed" and "short_notes" in result.reason and "content" in result.reason
     assert db.count("short_notes") == 0 and db.count("documents") == 0  # the first batches were taken back

@@ -1,14 +1,20 @@
-"""compile_filter: the agreed interface vector search uses for pre-filtering."""
+"""QueryEngine.filter: the agreed interface vector search uses for pre-filtering."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
 from rem_db import Database, QueryError
-from rem_db.query.filters import BoundWhere, compile_filter
+from rem_db.query.filters import BoundWhere, Filter
 from rem_db.query.parse import parse
+
+
+def compile_filter(db: Database, table: str, where: str | None, params: Any = None) -> Filter:
+    """The filter the search engine gets: compiled by the database's query engine."""
+    return db._queries().filter(table, where, params)
 
 
 def _ids(db: Database, condition: str) -> set[bytes]:

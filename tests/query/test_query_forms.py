@@ -1,5 +1,5 @@
 """The REM forms end to end: LOOKUP on the key index, SEARCH through Database.search (vector search with a
-pre-filter), TRAVERSE through Database.traverse, and the "not available in this build" path."""
+pre-filter), TRAVERSE through Database.traverse."""
 
 from __future__ import annotations
 
@@ -125,19 +125,3 @@ def test_traverse_depth_is_checked_when_bound(db: Database) -> None:
     with pytest.raises(QueryError, match="DEPTH must be an integer from 1 to 10"):
         db.query("TRAVERSE FROM 'a' DEPTH 11")
 
-
-class _WithoutFeatures(Database):
-    """A database of a build without vector search or the graph (the executor looks the methods up)."""
-
-    search = None  # type: ignore[assignment]
-    traverse = None  # type: ignore[assignment]
-
-
-def test_forms_say_when_their_feature_is_not_in_this_build(tmp_path: Path) -> None:
-    with _WithoutFeatures(tmp_path / "db") as db:
-        with pytest.raises(QueryError, match=r"SEARCH is not available in this build: Database\.search\(\)"):
-            db.query("SEARCH 'x'")
-        with pytest.raises(QueryError, match=r"TRAVERSE is not available in this build: Database\.traverse\(\)"):
-            db.query("TRAVERSE FROM 'x' DEPTH 2")
-        with pytest.raises(QueryError, match="DEPTH must be an integer from 1 to 10"):
-            db.query("TRAVERSE FROM 'x' DEPTH 99")  # still checked: the parser does not need the graph

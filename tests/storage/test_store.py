@@ -263,14 +263,19 @@ def test_using_a_closed_database_raises_a_database_error(db_path: Path) -> None:
     row = db.insert("resources", {"uri": "u://closed", "content": "c"})
     db.close()
     calls = [lambda: db.get(row["id"]), lambda: db.insert("resources", {"content": "x"}),
-             lambda: db.count("resources"), lambda: db.lookup("u://closed")]
+             lambda: db.count("resources"), lambda: db.lookup("u://closed"),
+             lambda: db.query("SELECT * FROM resources")]
     for call in calls:
         with pytest.raises(DatabaseError):
             call()
 
 
 def test_wal_sequence_is_gapless_and_continues_after_reopen(db_path: Path) -> None:
+    """One WAL record per commit (storage/wal.py): a refused batch takes no sequence number."""
     from rem_db import ValidationError
+
+    def records(db: Database) -> list[int]:
+        return [seq for seq, _ in db._store.wal_records(1)]
 
     with Database(db_path) as db:
         start = db.stats()["wal_seq"]
@@ -281,10 +286,10 @@ def test_wal_sequence_is_gapless_and_continues_after_reopen(db_path: Path) -> No
         db.delete(rows[1]["id"])
         db.delete(rows[2]["id"], hard=True)
         seq = db.stats()["wal_seq"]
-        assert seq == start + 8
-        assert db._wal.count() == seq
+        assert seq == start + 4  # the batch, the update, the soft and the hard delete: one commit each
+        assert records(db) == list(range(1, seq + 1))
     with Database(db_path) as db:
         assert db.stats()["wal_seq"] == seq
         db.insert("resources", {"uri": "u://next", "content": "c"})
         assert db.stats()["wal_seq"] == seq + 1
-        assert db._wal.count() == seq + 1
+        assert records(db) == list(range(1, seq + 2))

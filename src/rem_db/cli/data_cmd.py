@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from . import output
-from .errors import json_argument
+from .errors import CliError, json_argument
 from .state import Format, FormatOption, state_of
+
+if TYPE_CHECKING:
+    from rem_db import Database
 
 JsonArg = Annotated[str | None, typer.Argument(
     metavar="JSON", show_default=False,
@@ -42,23 +45,22 @@ def _write(ctx: typer.Context, op: str, table: str, data: str | None, batch: boo
                                  "on stdin", param_hint="'JSON'")
     value = None if batch else json_argument(data or "")
     db = state.open(ctx, write=True)
-    db.get_schema(table)  # an unknown table fails before any input is read
-
-    def write(rows: list[Any], progress: Any = None) -> list[dict[str, Any]]:
-        return db.insert_batch(table, rows, async_embeddings=async_embed, progress=progress)
-
     if batch:
-        from .batch import BatchLoader
+        from .batch import load_progress
 
         if sys.stdin.isatty():
             output.message("reading JSON Lines from stdin (end with Ctrl-D)")
-        loader = BatchLoader(table, write, chunk_size, verb)
-        written = loader.run(sys.stdin.buffer, keep=fmt is not Format.table)
+        with load_progress(table) as progress:
+            loaded = db.insert_jsonl(table, sys.stdin.buffer, chunk_size=chunk_size, upsert=op == "upsert",
+                                     async_embeddings=async_embed, return_entities=fmt is not Format.table,
+                                     name="stdin", progress=progress)
+        if not loaded.rows:
+            raise CliError("stdin is empty: --batch expects JSON Lines (one JSON object per line)")
         if fmt is not Format.table:
-            output.print_entities(loader.results, fmt)
-        output.message(f"{verb} {_rows(written)} into {table}")
+            output.print_entities(loaded.entities, fmt)
+        output.message(f"{verb} {_rows(loaded.rows)} into {table}")
     elif isinstance(value, list):
-        results = write(value)
+        results = db.insert_batch(table, value, async_embeddings=async_embed)
         output.print_entities(results, fmt)
         output.message(f"{verb} {_rows(len(results))} into {table}")
     else:
@@ -137,7 +139,7 @@ def lookup(ctx: typer.Context,
         _lookup_table(db, keys, matches)
 
 
-def _lookup_table(db: Any, keys: list[str], matches: list[tuple[str, dict[str, Any]]]) -> None:
+def _lookup_table(db: Database, keys: list[str], matches: list[tuple[str, dict[str, Any]]]) -> None:
     key_fields = {t: db.get_schema(t)["key_field"] for t in {e["entity_type"] for _, e in matches}}
     columns: dict[str, None] = {}
     for _, entity in matches:

@@ -24,7 +24,6 @@ RefArg = Annotated[str, typer.Argument(metavar="ID_OR_KEY", help="Entity id, or 
 DirectionOpt = Annotated[str, typer.Option("--direction", "-D", help="out, in or both.")]
 TypeOpt = Annotated[list[str] | None, typer.Option(
     "--type", "-t", show_default=False, help="Relation type to follow (repeat for several; default: all).")]
-LABEL_FIELDS = ("name", "key", "title", "uri")
 
 
 class GraphFormat(enum.StrEnum):
@@ -35,29 +34,6 @@ class GraphFormat(enum.StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     dot = "dot"
-
-
-class Labels:
-    """A short human label per entity: its key-field value, else name/key/title/uri, else the id."""
-
-    def __init__(self, db: Any) -> None:
-        self.db = db
-        self._key_fields: dict[str, str | None] = {}
-
-    def __call__(self, entity: dict[str, Any]) -> str:
-        table = entity.get("entity_type", "")
-        if table not in self._key_fields:
-            from rem_db.errors import DatabaseError
-
-            try:
-                self._key_fields[table] = self.db.get_schema(table).get("key_field")
-            except DatabaseError:  # a table removed meanwhile: fall back to the generic fields
-                self._key_fields[table] = None
-        for field in (self._key_fields[table], *LABEL_FIELDS):
-            value = entity.get(field) if field else None
-            if value not in (None, ""):
-                return output.text_value(value)
-        return str(entity["id"])
 
 
 def _rels(types: list[str] | None) -> list[str] | None:
@@ -79,19 +55,18 @@ def traverse(ctx: typer.Context, start: RefArg,
     state = state_of(ctx)
     chosen = GraphFormat(fmt or state.format.value)
     db = state.open(ctx, write=False)
-    rels = _rels(types)
-    results = db.traverse(start, depth=depth, direction=direction, rel_type=rels, strategy=strategy, limit=limit,
-                          include_deleted=include_deleted)
-    labels = Labels(db)
+    walk: dict[str, Any] = {"depth": depth, "direction": direction, "rel_type": _rels(types), "strategy": strategy,
+                            "limit": limit, "include_deleted": include_deleted}
     if chosen is GraphFormat.dot:
-        print(to_dot(db, db.graph.entity(start), results, rels, labels), end="")
+        print(db.traverse_dot(start, **walk), end="")
         return
+    results = db.traverse(start, **walk)
     if not results:
         output.message(f"nothing reachable from {start!r} within {depth} hop{'s' if depth != 1 else ''}")
     if chosen in (GraphFormat.json, GraphFormat.jsonl):
         output.emit(results, Format(chosen.value))
         return
-    names = {r["entity"]["id"]: labels(r["entity"]) for r in results}
+    names = db.entity_labels(r["entity"] for r in results)
     rows = [{"depth": r["depth"], "id": r["entity"]["id"], "table": r["entity"]["entity_type"],
              "entity": names[r["entity"]["id"]],
              "path": " ".join(f"-[{h['rel_type']}]-> {names.get(h['id'], h['id'])}" for h in r["path"])}
@@ -100,34 +75,6 @@ def traverse(ctx: typer.Context, start: RefArg,
         output.print_csv(rows)
     elif rows:
         output.records_table(rows, ["depth", "table", "entity", "id", "path"])
-
-
-def dot_quote(text: str) -> str:
-    """A DOT double-quoted string: backslashes and quotes escaped, line breaks as ``\\n``."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "\\n")
-    return f'"{escaped}"'
-
-
-def to_dot(db: Any, start: dict[str, Any], results: list[dict[str, Any]], rels: list[str] | None,
-           labels: Labels) -> str:
-    """A Graphviz digraph of a traversal: the start (bold), the reached entities and every edge between
-    them (of the followed relation types), from source to destination."""
-    entities = [start, *(r["entity"] for r in results)]
-    depth = {start["id"]: 0, **{r["entity"]["id"]: r["depth"] for r in results}}
-    lines = ["digraph traverse {", "  rankdir=LR;", '  node [shape=box, fontname="Helvetica"];',
-             '  edge [fontname="Helvetica", fontsize=10];']
-    for entity in entities:
-        label = f"{labels(entity)}\n{entity['entity_type']} · depth {depth[entity['id']]}"
-        style = ", style=bold" if entity is start else ""
-        lines.append(f"  {dot_quote(entity['id'])} [label={dot_quote(label)}{style}];")
-    shown = set(depth)
-    found = db.neighbors_batch(list(depth), direction="out", rel_type=rels, include_deleted=True)
-    for src, hops in found.items():
-        for hop in hops:
-            if hop["id"] in shown:
-                lines.append(f"  {dot_quote(src)} -> {dot_quote(hop['id'])} [label={dot_quote(hop['rel_type'])}];")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
 
 
 @edge_app.command("add")

@@ -53,11 +53,12 @@ def main(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     """REM Database: an embedded memory database for AI applications."""
-    from rem_db.config import configure_logging, default_db_path
+    from rem_db.config import Settings, configure_logging
 
-    configure_logging()
+    settings = Settings.from_env()
+    configure_logging(settings)
     if db_path is None:
-        db_path = default_db_path()
+        db_path = settings.resolved_db_path
     ctx.obj = State(db_path=db_path.expanduser(), tenant=tenant or None, read_only=read_only, format=fmt)
 
 
@@ -90,7 +91,7 @@ def run() -> None:
     try:
         app()
     except (DatabaseError, CliError) as exc:
-        report(str(exc))
+        report("\n".join([str(exc), *getattr(exc, "__notes__", ())]))  # notes: e.g. what a failed load kept
         sys.exit(1)
     except OSError as exc:  # a file the user named cannot be read or written, a full disk, ...
         report(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))

@@ -7,7 +7,7 @@ Rich is imported only when a table is printed, to keep start-up fast.
 
 from __future__ import annotations
 
-import os
+import shutil
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -91,8 +91,8 @@ def console(stderr: bool = False) -> Any:
     from rich.console import Console
 
     out = Console(stderr=stderr, highlight=False, soft_wrap=False)
-    if not out.is_terminal and not os.environ.get("COLUMNS"):
-        out.width = 200  # pipes: do not squeeze tables into 80 columns
+    if not out.is_terminal:  # pipes: $COLUMNS when set, else 200 rather than squeezing tables into 80 columns
+        out.width = shutil.get_terminal_size((200, 24)).columns
     return out
 
 

@@ -66,9 +66,9 @@ def add(ctx: typer.Context,
 
 
 def _write_template(template: str, name: str, out: Path) -> None:
-    from rem_db.schema.templates import template_schema
+    from rem_db import Database
 
-    schema = template_schema(template, name)
+    schema = Database.schema_template(template, name)
     if out.suffix.lower() in (".yaml", ".yml"):
         import yaml
 
@@ -100,26 +100,16 @@ def list_(ctx: typer.Context,
 def show(ctx: typer.Context, name: NameArg, fmt: FormatOption = None) -> None:
     """Show a table's settings, fields and version history."""
     state = state_of(ctx)
-    schema = state.open(ctx, write=False).get_schema(name)
-    output.emit(schema, state.fmt(fmt), _show_table)
+    db = state.open(ctx, write=False)
+    schema = db.get_schema(name)
+    output.emit(schema, state.fmt(fmt), lambda s: _show_table(s, db.schema_fields(name)))
 
 
-def _show_table(schema: dict[str, Any]) -> None:
+def _show_table(schema: dict[str, Any], fields: list[dict[str, Any]]) -> None:
     settings = {k: v for k, v in schema.items() if k not in ("json_schema", "history")}
     output.detail_table(settings, title=f"table {schema['short_name']}")
-    json_schema = schema["json_schema"]
-    required = set(json_schema.get("required") or [])
-    fields = []
-    for field, spec in (json_schema.get("properties") or {}).items():
-        spec = spec if isinstance(spec, dict) else {}
-        flags = [flag for flag, on in (("key", field == schema.get("key_field")),
-                                       ("indexed", field in schema.get("indexed_fields", [])),
-                                       ("embedded", field in schema.get("embedding_fields", []))) if on]
-        kind = spec.get("type") or "|".join(str(b.get("type", "?")) for b in spec.get("anyOf", [])
-                                            if isinstance(b, dict)) or "any"
-        fields.append({"field": field, "type": kind, "required": "yes" if field in required else "",
-                       "default": spec.get("default"), "flags": ", ".join(flags)})
-    output.records_table(fields, ("field", "type", "required", "default", "flags"), title="fields")
+    rows = [{**f, "required": "yes" if f["required"] else "", "flags": ", ".join(f["flags"])} for f in fields]
+    output.records_table(rows, ("field", "type", "required", "default", "flags"), title="fields")
     history = [{"version": h.get("version"), "registered_at": h.get("registered_at")}
                for h in schema.get("history") or []]
     if history:

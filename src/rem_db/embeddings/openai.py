@@ -8,13 +8,15 @@ exponential backoff (honouring ``Retry-After``); 401/403 and other 4xx fail at o
 from __future__ import annotations
 
 import contextlib
-import os
 import time
+from typing import Any
 
 import numpy as np
 
+from ..config import Settings
 from ..errors import EmbeddingError
-from .base import normalise
+from .interface import normalise
+from .registry import register_provider
 
 KNOWN_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536,
                     "ada-002": 1536}
@@ -26,11 +28,17 @@ class OpenAIProvider:
     """Embeddings from an OpenAI-compatible HTTP API; one request per batch."""
 
     def __init__(self, model: str, api_key: str | None = None, base_url: str | None = None,
-                 timeout: float = 60.0, retries: int = RETRIES, backoff: float = 0.5) -> None:
+                 timeout: float = 60.0, retries: int = RETRIES, backoff: float = 0.5, *,
+                 settings: Settings | None = None) -> None:
+        """``api_key`` / ``base_url`` default to the settings' (``P8_OPENAI_API_KEY`` or ``OPENAI_API_KEY``,
+        ``P8_OPENAI_BASE_URL``); ``settings`` default to ``Settings.from_env()`` when one of them is needed."""
+        if settings is None and (api_key is None or base_url is None):
+            settings = Settings.from_env()
         self.model = "text-embedding-ada-002" if model == "ada-002" else model
         self.spec = f"openai:{model}"
-        self.api_key = api_key or os.environ.get("P8_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY")
-        self.base_url = (base_url or os.environ.get("P8_OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        self.api_key = api_key or (settings.openai_api_key if settings is not None else None)
+        self.base_url = (base_url or (settings.openai_base_url if settings is not None else None)
+                         or DEFAULT_BASE_URL).rstrip("/")
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -60,7 +68,7 @@ class OpenAIProvider:
         self._dimensions = vectors.shape[1]
         return normalise(vectors)
 
-    def _post(self, payload: dict) -> dict:
+    def _post(self, payload: dict[str, Any]) -> Any:
         import httpx
 
         url = f"{self.base_url}/embeddings"
@@ -96,7 +104,7 @@ class OpenAIProvider:
         raise AssertionError("unreachable")
 
 
-def _message(response) -> str:
+def _message(response: Any) -> str:
     try:
         body = response.json()
         error = body.get("error") if isinstance(body, dict) else None
@@ -104,4 +112,12 @@ def _message(response) -> str:
             return str(error["message"])
     except ValueError:
         pass
-    return response.text[:200] or response.reason_phrase
+    return str(response.text[:200] or response.reason_phrase)
+
+
+def create(model: str, settings: Settings) -> OpenAIProvider:
+    """The ``openai:<model>`` provider for ``settings`` (the registry's factory)."""
+    return OpenAIProvider(model, settings=settings)
+
+
+register_provider("openai", create, uses=("openai_api_key", "openai_base_url"))

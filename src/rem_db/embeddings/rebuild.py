@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import TYPE_CHECKING
-
 from ..errors import QueryError
+from ..schema.model import TableSchema
+from ..worker import BackgroundWorker
 from .base import provider_for, resolve_spec
 from .vectors import text_of
-
-if TYPE_CHECKING:
-    from ..database import Database
+from .writer import EmbeddingWriter
 
 CHUNK = 500
 
 
-def rebuild_table_vectors(db: Database, table: str) -> int:
+def rebuild_table_vectors(schema: TableSchema, embedder: EmbeddingWriter, worker: BackgroundWorker) -> int:
     """Embed every live row with the table's configured provider, drop vectors of any previous provider,
     and rebuild the HNSW index from scratch. One atomic batch per chunk of rows."""
-    schema = db.schemas.get(table)
+    table = schema.short_name
     if not schema.embedding_fields:
         raise QueryError(f"table {table!r} has no embedding fields")
-    engine, embedder, store = db._engine, db._embedder, db._vectors
+    engine, store = embedder.engine, embedder.vectors
+    assert engine is not None
     spec = resolve_spec(schema.embedding_provider)
     previous = embedder.recorded(table)
     old_spec = previous["provider"] if previous else None
@@ -36,20 +34,19 @@ def rebuild_table_vectors(db: Database, table: str) -> int:
         matrix = embedder.embed(provider, list(texts.values())) if texts else None
         with engine.lock:
             batch = engine.store.batch()
-            for n, id16 in enumerate(texts):
-                store.put(batch, table, spec, id16, matrix[n])
+            if matrix is not None:  # None: no texts in this chunk
+                for n, id16 in enumerate(texts):
+                    store.put(batch, table, spec, id16, matrix[n])
             if old_spec and old_spec != spec:
                 for id16 in chunk:
                     store.delete(batch, table, old_spec, id16)
             store.record(batch, table, spec, provider.dimensions)
-            engine.wal.append(batch, {"op": "embed", "tenant": engine.ks.tenant, "table": table,
-                                      "ids": [str(uuid.UUID(bytes=i)) for i in texts]})
             engine.commit(batch)
         done += len(texts)
     embedder._recorded.pop(table, None)
-    db.worker.wait_idle()
-    for old in {old_spec, spec} - {None}:
-        db._indexes.drop(table, old)
+    worker.wait_idle()
+    for old in {s for s in (old_spec, spec) if s is not None}:
+        embedder.indexes.drop(table, old)
     if done:
-        db._indexes.handle(table, spec, provider.dimensions)
+        embedder.indexes.handle(table, spec, provider.dimensions)
     return done

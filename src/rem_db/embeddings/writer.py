@@ -8,19 +8,20 @@ writes the entity at once and embeds it in the background worker.
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import ConfigError, EmbeddingError
 from ..index.bm25 import FullTextIndex
+from ..index.vector_store import VectorStore
 from ..index.vectors import VectorIndexes
 from ..schema.model import TableSchema
 from ..storage.store import Batch
 from .base import EmbeddingProvider, alt_spec, batch_size, provider_for, resolve_spec
-from .vectors import VectorStore, text_of
+from .vectors import text_of
 
 if TYPE_CHECKING:
     from ..entities.engine import EntityEngine
@@ -95,7 +96,7 @@ class EmbeddingWriter:
             raise ValueError(f"unknown embed mode {mode!r}")
         fields = schema.embedding_fields
         texts = {i: (text_of(fields, user) or None) for i, user in final_users.items()}
-        compared = {i: (text_of(fields, before[i]) or None) if before.get(i) else None for i in texts}
+        compared = {i: (text_of(fields, old) or None) if (old := before.get(i)) else None for i in texts}
         specs = self.specs(schema)
         unchanged = [i for i, t in texts.items() if t is not None and t == compared[i]]
         have = dict(zip(unchanged, self.vectors.get_many(schema.short_name, specs[0], unchanged), strict=True))
@@ -103,9 +104,13 @@ class EmbeddingWriter:
         plan = EmbedPlan(schema, texts, compared, mode, need)
         if mode != "sync":
             return plan
+        need_texts = [t for i in need if (t := texts[i]) is not None]  # all of them: need has texts only
         for spec in specs:
-            matrix = self.embed(provider_for(spec), [texts[i] for i in need], progress) if need else None
-            plan.embedded[spec] = {i: matrix[n] for n, i in enumerate(need)} if need else {}
+            if need:
+                matrix = self.embed(provider_for(spec), need_texts, progress)
+                plan.embedded[spec] = {i: matrix[n] for n, i in enumerate(need)}
+            else:
+                plan.embedded[spec] = {}
         return plan
 
     def apply(self, batch: Batch, plan: EmbedPlan, before: dict[bytes, dict[str, Any] | None]) -> None:
@@ -207,11 +212,10 @@ class EmbeddingWriter:
                 dims = provider_for(spec).dimensions
             if vectors:
                 ids, matrix = list(vectors), np.vstack(list(vectors.values()))
-                batch.on_commit.append(lambda seq, s=spec, i=ids, m=matrix, d=dims:
-                                       self.indexes.changed(table, s, d, seq, i, m))
+                batch.on_commit.append(partial(self.indexes.changed, table, spec, dims, ids=ids, vectors=matrix))
             if removed:
-                batch.on_commit.append(lambda seq, s=spec, d=dims, r=list(removed):
-                                       self.indexes.changed(table, s, d, seq, r, None))
+                batch.on_commit.append(partial(self.indexes.changed, table, spec, dims, ids=list(removed),
+                                               vectors=None))
 
     def forget(self) -> None:
         """After a failed write: drop cached state that the batch had already updated."""
@@ -219,6 +223,17 @@ class EmbeddingWriter:
         self._recorded.clear()
 
     # -- background embeddings ---------------------------------------------------------------------------
+    def backfill(self, table: str) -> int:
+        """Embed rows of ``table`` that have no vector yet, in the background (the ``schemas`` table is
+        embedded lazily, at its first search, so registering a schema never loads a model)."""
+        engine = self.engine
+        if self.indexes.read_only or engine is None:
+            return 0
+        spec = self.primary_spec(engine.schema_of(table))
+        ids = list(engine.fields.table_ids(table, include_deleted=False))
+        missing = [i for i, v in zip(ids, self.vectors.get_many(table, spec, ids), strict=True) if v is None]
+        return self.embed_later(table, missing) if missing else 0
+
     def _submit_later(self, table: str, ids: list[bytes]) -> None:
         self.indexes.worker.submit(self.embed_later, table, ids)
 
@@ -235,7 +250,7 @@ class EmbeddingWriter:
                     for spec in specs} if texts else {}
         with engine.lock:
             current = dict(zip(ids, engine.get_many(ids), strict=True))
-            keep = [i for i in texts if current.get(i) is not None and text_of(fields, current[i]) == texts[i]]
+            keep = [i for i in texts if (row := current.get(i)) is not None and text_of(fields, row) == texts[i]]
             if not keep:
                 return 0
             batch = engine.store.batch()
@@ -244,8 +259,6 @@ class EmbeddingWriter:
                 for id16, vector in vectors.items():
                     self.vectors.put(batch, table, spec, id16, vector)
             self._record(batch, table, specs[0])
-            engine.wal.append(batch, {"op": "embed", "tenant": engine.ks.tenant, "table": table,
-                                      "ids": [str(uuid.UUID(bytes=i)) for i in keep]})
             self._after_commit(batch, schema, specs, kept, [])
             engine.commit(batch)
         return len(keep)

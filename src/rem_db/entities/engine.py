@@ -19,13 +19,12 @@ from ..graph.ids import as_id16
 from ..graph.resolve import resolve_edge_keys
 from ..index.fields import FieldIndex
 from ..index.keys import KeyIndex
-from ..replication.wal import WalWriter
 from ..schema.model import TableSchema
 from ..schema.validation import RowRef
-from ..storage.codec import encode_str, successor
+from ..storage.codec import encode_str, now_iso, successor
 from ..storage.keyspace import Keyspace
 from ..storage.store import Batch, Store
-from .records import Incoming, build_record, merge_edges, now_iso, prepare, to_plain, user_fields
+from .records import Incoming, build_record, merge_edges, prepare, to_plain, user_fields
 
 log = logging.getLogger("rem_db.engine")
 ENTITIES = "entities"
@@ -42,11 +41,9 @@ class EntityEngine:
     256 outgoing edges) stores their number in ``edges`` instead, and reads put the list back from its keys
     (docs/graph.md)."""
 
-    def __init__(self, store: Store, keyspace: Keyspace, wal: WalWriter,
-                 schema_of: Callable[[str], TableSchema]) -> None:
+    def __init__(self, store: Store, keyspace: Keyspace, schema_of: Callable[[str], TableSchema]) -> None:
         self.store = store
         self.ks = keyspace
-        self.wal = wal
         self.schema_of = schema_of
         self.fields = FieldIndex(store, keyspace)
         self.keys = KeyIndex(store, keyspace)
@@ -90,7 +87,10 @@ class EntityEngine:
         place; ``ids`` are their 16-byte ids when the caller has them. Returns ``records``."""
         for n, record in enumerate(records):
             if record is not None and type(record.get("edges")) is int:
-                record["edges"] = self.edge_reader(ids[n] if ids is not None else as_id16(record["id"]))
+                id16 = ids[n] if ids is not None else as_id16(record["id"])
+                if id16 is None:
+                    raise ValueError(f"stored entity id is not a UUID: {record['id']!r}")
+                record["edges"] = self.edge_reader(id16)
         return records
 
     def iter_ids(self, ids: Iterator[bytes]) -> Iterator[dict[str, Any]]:
@@ -103,6 +103,14 @@ class EntityEngine:
                 chunk = []
         if chunk:
             yield from (r for r in self.get_many(chunk) if r is not None)
+
+    def lookup_batch(self, keys: list[str], include_deleted: bool = False) -> dict[str, list[dict[str, Any]]]:
+        """Entities of any table whose uri, key field, ``key`` or ``name`` equals each key exactly."""
+        found = {k: [id16 for _, id16 in self.keys.find(str(k))] for k in keys}
+        wanted = list(dict.fromkeys(i for ids in found.values() for i in ids))
+        records = dict(zip(wanted, self.get_many(wanted), strict=True))
+        return {k: [r for i in ids if (r := records.get(i)) is not None
+                    and (include_deleted or not r.get("deleted_at"))] for k, ids in found.items()}
 
     def rows(self, table: str, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
         ids = self.fields.table_ids(table) if include_deleted else self.fields.live_ids(table)
@@ -224,7 +232,8 @@ class EntityEngine:
             for start in range(0, len(ids), READ_CHUNK):
                 chunk = ids[start:start + READ_CHUNK]
                 batch = self.store.batch()
-                going, rewrites = set(chunk), {}
+                going = set(chunk)
+                rewrites: dict[bytes, Any] = {}
                 for id16, record in zip(chunk, self.get_stored_many(chunk), strict=True):
                     if record is not None:
                         self.remove_record(batch, schema, record, id16, going, rewrites)
@@ -236,47 +245,28 @@ class EntityEngine:
     # -- batch building (callers hold the lock) ----------------------------------------------------
     def write_record(self, batch: Batch, schema: TableSchema, old: dict[str, Any] | None,
                      new: dict[str, Any], id16: bytes) -> None:
-        """Put ``new`` with its index entries, edges and WAL record, removing what ``old`` had that
-        ``new`` has not.
+        """Put ``new`` with its index entries and edges, removing what ``old`` had that ``new`` has not.
 
         ``new["edges"]`` is either the entity's whole edge list (the edges it gains, changes or loses
-        against ``old``'s are written, and listed in the WAL record; a hub stores their number), or the
-        stored form of a hub's edges (its edge count) when they do not change."""
+        against ``old``'s are written; a hub stores their number), or the stored form of a hub's edges (its
+        edge count) when they do not change."""
         edges = new["edges"]
-        puts: list[dict[str, Any]] = []
-        removals: list[dict[str, Any]] = []
         if type(edges) is list:
-            puts, removals = self._write_edges(batch, id16, old, edges)
+            self._write_edges(batch, id16, old, edges)
             payload = orjson.dumps(new if len(edges) <= adjacency.MAX_INLINE else {**new, "edges": len(edges)})
         else:
             payload = orjson.dumps(new)
         self._put_entity(batch, schema, old, new, id16, payload)
-        record: dict[str, Any] = {"op": "put", "tenant": self.ks.tenant, "table": schema.short_name,
-                                  "id": new["id"], "entity": orjson.Fragment(payload)}
-        if puts:
-            record["edge_puts"] = puts
-        if removals:
-            record["edge_removals"] = removals
-        self.wal.append(batch, record)
 
     def write_edge_source(self, batch: Batch, schema: TableSchema, old: dict[str, Any], new: dict[str, Any],
-                          id16: bytes, puts: list[dict[str, Any]], removals: list[dict[str, Any]]) -> None:
+                          id16: bytes) -> None:
         """Rewrite a stored entity whose edges the caller changed through :class:`EdgeChanges` (``new``: its
-        stored form with the new ``edges`` and ``modified_at``), with an ``edges`` WAL record listing the
-        edges put and removed instead of the entity."""
+        stored form with the new ``edges`` and ``modified_at``)."""
         batch.put(ENTITIES, self.ks.entity(id16), orjson.dumps(new))
         if new["modified_at"] != old["modified_at"]:  # the one indexed field that changes
             prefix = self.ks.field_prefix(schema.short_name, "modified_at")
             batch.delete("field_index", prefix + self._timestamp(schema, old["modified_at"]) + id16)
             batch.put("field_index", prefix + self._timestamp(schema, new["modified_at"]) + id16)
-        count = new["edges"] if type(new["edges"]) is int else len(new["edges"])
-        record: dict[str, Any] = {"op": "edges", "tenant": self.ks.tenant, "table": schema.short_name,
-                                  "id": new["id"], "modified_at": new["modified_at"], "edge_count": count}
-        if puts:
-            record["edge_puts"] = puts
-        if removals:
-            record["edge_removals"] = removals
-        self.wal.append(batch, record)
 
     def _put_entity(self, batch: Batch, schema: TableSchema, old: dict[str, Any] | None, new: dict[str, Any],
                     id16: bytes, payload: bytes) -> None:
@@ -320,14 +310,13 @@ class EntityEngine:
         return raw
 
     def _write_edges(self, batch: Batch, id16: bytes, old: dict[str, Any] | None,
-                     edges: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Stage the difference between ``old``'s edges and ``edges``; returns (edges put, edges removed)."""
+                     edges: list[dict[str, Any]]) -> None:
+        """Stage the difference between ``old``'s edges and ``edges``."""
         before = old.get("edges") if old else None
         if type(before) is int:  # a stored hub: read the edges it has
             before = self.edge_reader(id16)
-        if not edges and not before:
-            return [], []
-        return EdgeChanges.of(batch, self.store, self.ks).replace(id16, before or [], edges, self.rel_key)
+        if edges or before:
+            EdgeChanges.of(batch, self.store, self.ks).replace(id16, before or [], edges, self.rel_key)
 
     def remove_record(self, batch: Batch, schema: TableSchema, old: dict[str, Any], id16: bytes,
                       going: set[bytes] | None = None, rewrites: dict[bytes, Any] | None = None) -> None:
@@ -351,8 +340,6 @@ class EntityEngine:
         own = rewrites is None
         rewrites = {} if rewrites is None else rewrites
         self._drop_incoming(old["id"], id16, going or {id16}, rewrites)
-        self.wal.append(batch, {"op": "delete", "tenant": self.ks.tenant, "table": schema.short_name,
-                                "id": old["id"]})
         if own:
             self.flush_rewrites(batch, rewrites)
 
@@ -381,24 +368,17 @@ class EntityEngine:
             batch.delete(cf, key)
         batch.put_keys(cf, new - old)
 
-    def commit(self, batch: Batch) -> None:
-        """Write the batch; then run its ``on_commit`` hooks with the WAL sequence it reached (before that
-        sequence is published, so index savers never see a sequence whose changes are not queued)."""
+    def commit(self, batch: Batch) -> int:
+        """Write the batch through the store's commit path (one atomic write with its WAL record; its
+        ``on_commit`` hooks run there); returns the WAL sequence."""
         try:
-            self.store.write(batch)
+            seq = self.store.write(batch)
         except Exception:
-            self.wal.abandoned()
             if self.embedder is not None:
                 self.embedder.forget()
             raise
         self.generation += 1
-        seq = self.wal.last_seq + self.wal.pending
-        for hook in batch.on_commit:
-            try:
-                hook(seq)
-            except Exception:  # a cache update must not turn a committed write into an error
-                log.exception("after-commit hook failed")
-        self.wal.committed()
+        return seq
 
     # -- maintenance -------------------------------------------------------------------------------
     def reindex(self, old_schema: TableSchema, new_schema: TableSchema) -> int:

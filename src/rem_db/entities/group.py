@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ValidationError
 from ..graph.resolve import resolve_edge_keys
 from ..schema.model import TableSchema
-from .records import Incoming, now_iso, prepare
+from ..storage.codec import now_iso
+from .records import Incoming, prepare
 
 if TYPE_CHECKING:
     from .engine import EntityEngine
@@ -67,6 +68,7 @@ def write_group(engine: EntityEngine, puts: Sequence[tuple[str, Sequence[Any]]],
         rewrites: dict[bytes, Any] = {i: (before[i], r) for i, r in staged.items() if before.get(i) is not None}
         for id16 in removed:
             old = before[id16]
+            assert old is not None  # removed holds only ids found in before
             engine.remove_record(batch, engine.schema_of(old["entity_type"]), old, id16, removed, rewrites)
         for id16, record in staged.items():
             final = rewrites.pop(id16)[1] if id16 in rewrites else record

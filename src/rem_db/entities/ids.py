@@ -6,17 +6,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
 from blake3 import blake3
 
 from ..errors import ValidationError
-
-
-def render(value: Any) -> str:
-    """Strings as they are; everything else as compact JSON (``true``, ``42``)."""
-    if isinstance(value, str):
-        return value
-    return orjson.dumps(value).decode("utf-8")
+from ..index.keys import render
 
 
 def hashed_uuid(text: str) -> uuid.UUID:

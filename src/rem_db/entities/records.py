@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,12 +13,8 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 from ..graph.ids import as_id16
 from ..schema.model import SYSTEM_FIELDS, TableSchema
 from ..schema.validation import RowRef, validate_row
-from ..storage.codec import encode_str, format_timestamp
+from ..storage.codec import encode_str
 from .ids import entity_id
-
-
-def now_iso() -> str:
-    return format_timestamp(datetime.now(UTC))
 
 
 def _json_default(value: Any) -> Any:

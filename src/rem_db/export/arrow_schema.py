@@ -18,7 +18,8 @@ mixed or untyped values
 ``edges``                 list<struct<dst, rel_type, properties (JSON text), created_at>> (all strings)
 vectors                   fixed_size_list<float32>[dimensions]
 
-A ``null`` branch (``anyOf: [X, null]``, ``type: [X, "null"]``) only makes the column nullable (every
+Types are read through :mod:`rem_db.schema.types` (``$ref``, ``anyOf``/``oneOf``, enums). A ``null``
+branch (``anyOf: [X, null]``, ``type: [X, "null"]``) only makes the column nullable (every
 column but ``id``, ``entity_type``, ``created_at`` and ``modified_at`` is). A table is *open* when it
 declares no properties or sets ``additionalProperties`` to something other than ``false`` (the query
 engine's rule); its undeclared fields go to ``_extra`` as one JSON object per row.
@@ -34,6 +35,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..schema.model import SYSTEM_FIELDS, TableSchema
+from ..schema.types import FieldType, allows_extra_fields, type_of
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 JSON_META = {b"rem.type": b"json"}
@@ -48,6 +50,7 @@ _SCALARS: dict[str, pa.DataType] = {
     "string": pa.string(), "timestamp": TIMESTAMP, "date": pa.date32(),
     "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
 }
+_KINDS = {"integer": "int", "number": "float", "boolean": "bool"}
 _REQUIRED_SYSTEM = ("id", "entity_type", "created_at", "modified_at")
 
 
@@ -88,101 +91,34 @@ class Column:
         return {"name": self.name, "type": str(self.arrow_type(flat))}
 
 
-def _resolve(root: dict[str, Any], prop: Any, depth: int = 0) -> Any:
-    """Follow local ``$ref`` pointers (``#/$defs/X``, as Pydantic writes them)."""
-    while isinstance(prop, dict) and isinstance(prop.get("$ref"), str) and depth < 8:
-        ref = prop["$ref"]
-        if not ref.startswith("#/"):
-            return {}
-        target: Any = root
-        for part in ref[2:].split("/"):
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        prop = target
-        depth += 1
-    return prop
-
-
-def _branches(root: dict[str, Any], prop: dict[str, Any]) -> list[Any]:
-    """The non-null alternatives of a property (``anyOf``/``oneOf`` branches or ``type`` list entries)."""
-    alternatives = prop.get("anyOf") or prop.get("oneOf")
-    if isinstance(alternatives, list):
-        out = []
-        for branch in alternatives:
-            branch = _resolve(root, branch)
-            if isinstance(branch, dict) and branch.get("type") == "null":
-                continue
-            out.append(branch)
-        return out
-    kind = prop.get("type")
-    if isinstance(kind, list):
-        return [{**prop, "type": k} for k in kind if k != "null"]
-    return [prop]
-
-
-def _literal_kind(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    return None
-
-
-def _scalar_kind(root: dict[str, Any], prop: Any) -> str | None:
-    """The scalar kind a property always holds (nulls aside), or ``None`` (object, array, mixed, untyped)."""
-    prop = _resolve(root, prop)
-    if not isinstance(prop, dict):
+def scalar_kind(ft: FieldType | None) -> str | None:
+    """The scalar kind of a type that always holds one scalar type (nulls aside), else ``None`` (object,
+    array, mixed or untyped values). Integers mixed with numbers are floats."""
+    if ft is None or ft.types is None:
         return None
-    kinds = set()
-    for branch in _branches(root, prop):
-        if not isinstance(branch, dict):
-            return None
-        kind = branch.get("type")
-        if kind is None:
-            values = branch["enum"] if isinstance(branch.get("enum"), list) else (
-                [branch["const"]] if "const" in branch else None)
-            if not values:
-                return None
-            kinds.update(_literal_kind(v) for v in values if v is not None)
-            continue
-        if kind == "string":
-            fmt = branch.get("format")
-            kinds.add("timestamp" if fmt == "date-time" else "date" if fmt == "date" else "string")
-        elif kind == "integer":
-            kinds.add("int")
-        elif kind == "number":
-            kinds.add("float")
-        elif kind == "boolean":
-            kinds.add("bool")
-        else:
-            return None
-    if kinds == {"int", "float"}:
+    if ft.types == {"integer", "number"}:
         return "float"
-    return kinds.pop() if len(kinds) == 1 and None not in kinds else None
+    if len(ft.types) != 1:
+        return None
+    kind = next(iter(ft.types))
+    if kind == "string":
+        return "timestamp" if ft.format == "date-time" else "date" if ft.format == "date" else "string"
+    return _KINDS.get(kind)
 
 
 def property_column(root: dict[str, Any], name: str, prop: Any) -> Column:
     """The column of one declared property."""
-    scalar = _scalar_kind(root, prop)
+    ft = type_of(prop, root)
+    scalar = scalar_kind(ft)
     if scalar is not None:
         return Column(name, scalar)
-    resolved = _resolve(root, prop)
-    if isinstance(resolved, dict):
-        branches = _branches(root, resolved)
-        if len(branches) == 1 and isinstance(branches[0], dict) and branches[0].get("type") == "array":
-            item = _scalar_kind(root, branches[0].get("items"))
-            if item is not None:
-                return Column(name, "list", item=item)
-    return Column(name, "json")
+    item = scalar_kind(ft.items) if ft.types == {"array"} else None
+    return Column(name, "list", item=item) if item is not None else Column(name, "json")
 
 
 def is_open(schema: TableSchema) -> bool:
     """Whether rows may carry fields the schema does not declare as columns (the query engine's rule)."""
-    extra = schema.json_schema.get("additionalProperties")
-    return not schema.properties or (extra is not None and extra is not False)
+    return allows_extra_fields(schema.json_schema)
 
 
 def table_columns(schema: TableSchema, vectors: list[tuple[str, str, int]] | None = None) -> list[Column]:

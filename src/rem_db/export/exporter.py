@@ -28,6 +28,7 @@ from . import fast
 from .arrow_schema import Column, table_columns
 from .batches import Chunk
 from .reading import chunk_vectors, raw_chunks, read_ahead
+from .sources import ExportSources
 from .writers import format_for, io_error, open_sink, prepare_dir
 
 DEFAULT_ROW_GROUP_SIZE = 10_000
@@ -54,24 +55,24 @@ class Options:
 
 
 # -- vectors ---------------------------------------------------------------------------------------
-def _dimensions(db: Any, table: str, spec: str) -> int:
-    recorded = db._embedder.recorded(table)
+def _dimensions(sources: ExportSources, table: str, spec: str) -> int:
+    recorded = sources.recorded(table)
     if recorded is not None and recorded["provider"] == spec:
         return int(recorded["dimensions"])
-    for _, matrix in db._vectors.scan(table, spec, chunk=1):
+    for _, matrix in sources.vectors.scan(table, spec, chunk=1):
         return int(matrix.shape[1])
     from ..embeddings.base import provider_for
 
     return int(provider_for(spec).dimensions)
 
 
-def vector_specs(db: Any, schema: TableSchema) -> list[tuple[str, str, int]]:
+def vector_specs(sources: ExportSources, schema: TableSchema) -> list[tuple[str, str, int]]:
     """``(column, provider spec, dimensions)`` of the vectors a table holds: ``embedding`` (the provider it
     was embedded with, else its configured one) and ``embedding_alt`` when ``P8_ALT_EMBEDDING`` is set."""
     from ..embeddings.base import alt_spec, resolve_spec
 
     table = schema.short_name
-    recorded = db._embedder.recorded(table)
+    recorded = sources.recorded(table)
     primary = recorded["provider"] if recorded else resolve_spec(schema.embedding_provider)
     specs = [("embedding", primary)]
     alt = alt_spec()
@@ -81,7 +82,7 @@ def vector_specs(db: Any, schema: TableSchema) -> list[tuple[str, str, int]]:
     if clash:
         raise SchemaError(f"table {table!r} has a field named {clash[0]!r}, which is also the name of the vector "
                           f"column: export it without embeddings")
-    return [(name, spec, _dimensions(db, table, spec)) for name, spec in specs]
+    return [(name, spec, _dimensions(sources, table, spec)) for name, spec in specs]
 
 
 # -- rows ------------------------------------------------------------------------------------------
@@ -89,39 +90,38 @@ def _whole_table(opts: Options) -> bool:
     return opts.where is None or not str(opts.where).strip()
 
 
-def _matching_rows(db: Any, table: str, opts: Options) -> Iterator[dict[str, Any]]:
+def _matching_rows(sources: ExportSources, table: str, opts: Options) -> Iterator[dict[str, Any]]:
     """The rows a ``where`` condition selects (compiled now: a bad condition fails before any file)."""
-    from ..query.filters import compile_filter
     from ..query.prefilter import Builder
     from ..query.scan import fetch, table_rows
 
-    flt = compile_filter(db, table, opts.where, opts.params)
+    flt = sources.compile_filter(table, opts.where or "", opts.params)
     candidates = flt.candidate_ids()
     if candidates is not None:  # an index narrows the table: read only those, in table order
-        ids = (i for i in db.index.table_ids(table, opts.include_deleted) if i in candidates)
-        source = fetch(db, ids)
+        ids = (i for i in sources.entities.fields.table_ids(table, opts.include_deleted) if i in candidates)
+        source = fetch(sources.entities, ids)
     else:
-        test = Builder(flt._table).build(flt.expr)
-        source, _, _ = table_rows(db, table, opts.include_deleted, prefilter=test)
+        test = Builder(flt.info).build(flt.expr)
+        source, _, _ = table_rows(sources.entities, table, opts.include_deleted, prefilter=test)
     return (row for row in source if flt.matches(row))
 
 
-def _chunks(db: Any, table: str, columns: list[Column], opts: Options, split: Callable[[list[Any]], Any],
+def _chunks(sources: ExportSources, table: str, columns: list[Column], opts: Options, split: Callable[[list[Any]], Any],
             rows: Iterator[dict[str, Any]] | None) -> Iterator[Chunk]:
     """The export's chunks: the whole table from its stored bytes (Parquet through :mod:`.fast` when the
     columns allow), or the ``rows`` a condition selected."""
     if rows is not None:
         while chunk := list(itertools.islice(rows, opts.chunk_size)):
             ids = [id16_of(r["id"]) for r in chunk]
-            yield Chunk(chunk, chunk_vectors(db, table, columns, ids), split(chunk))
+            yield Chunk(chunk, chunk_vectors(sources, table, columns, ids), split(chunk))
         return
-    engine = db._engine
+    engine = sources.entities
     direct = opts.format == "parquet" and fast.eligible(columns)
     schema = fast.read_schema(columns) if direct else None
     # three stages on their own threads: reading the rows, reading vectors and converting, writing
-    with contextlib.closing(read_ahead(raw_chunks(db, table, opts.include_deleted, opts.chunk_size))) as source:
+    with contextlib.closing(read_ahead(raw_chunks(sources, table, opts.include_deleted, opts.chunk_size))) as source:
         for ids, raws in source:
-            vectors = chunk_vectors(db, table, columns, ids)
+            vectors = chunk_vectors(sources, table, columns, ids)
             arrays = fast.convert(columns, schema, raws, engine.with_edges) if schema is not None else None
             if arrays is not None:
                 yield Chunk([], vectors, None, arrays)
@@ -149,22 +149,22 @@ def _split_extra(chunk: list[dict[str, Any]], known: frozenset[str], open_table:
 
 
 # -- one table -------------------------------------------------------------------------------------
-def export_table(db: Any, table: str, path: Path, opts: Options) -> dict[str, Any]:
+def export_table(sources: ExportSources, table: str, path: Path, opts: Options) -> dict[str, Any]:
     """Write one table to ``path``; returns the summary (table, path, format, rows, bytes, columns, ...)."""
     from ..query.scan import gc_paused, table_count
 
-    schema = db.schemas.get(table)
+    schema = sources.schemas.get(table)
     if opts.with_embeddings and not schema.embedding_fields:
         raise SchemaError(f"table {table!r} has no embedding_fields, so it has no vectors to export "
                           f"(drop --with-embeddings)")
-    vectors = vector_specs(db, schema) if opts.with_embeddings and schema.embedding_fields else []
+    vectors = vector_specs(sources, schema) if opts.with_embeddings and schema.embedding_fields else []
     columns = table_columns(schema, vectors)
     known = frozenset(c.name for c in columns if c.kind not in ("vector", "extra"))
     open_table = any(c.kind == "extra" for c in columns)
     started = time.perf_counter()
     whole = _whole_table(opts)
-    rows = None if whole else _matching_rows(db, table, opts)  # a bad WHERE fails here, before any file
-    expected = table_count(db, table, opts.include_deleted) if whole else None
+    rows = None if whole else _matching_rows(sources, table, opts)  # a bad WHERE fails here, before any file
+    expected = table_count(sources.entities, table, opts.include_deleted) if whole else None
     metadata = {"rem.table": table, "rem.schema_version": schema.version,
                 "rem.fully_qualified_name": schema.fully_qualified_name}
     sink = open_sink(opts.format, path, table, columns, metadata)
@@ -174,7 +174,7 @@ def export_table(db: Any, table: str, path: Path, opts: Options) -> dict[str, An
         return _split_extra(chunk, known, open_table, dropped)
 
     try:
-        pipeline = read_ahead(_chunks(db, table, columns, opts, split, rows))
+        pipeline = read_ahead(_chunks(sources, table, columns, opts, split, rows))
         with gc_paused(), contextlib.closing(pipeline) as chunks:
             for chunk in chunks:
                 sink.write(chunk)
@@ -210,10 +210,10 @@ def table_path(output: Path, table: str, fmt: str | None, as_dir: bool = False) 
 
 
 # -- every table -----------------------------------------------------------------------------------
-def export_all(db: Any, directory: Path, opts: Options) -> dict[str, Any]:
+def export_all(sources: ExportSources, directory: Path, opts: Options) -> dict[str, Any]:
     """Every table of the tenant that has rows (system tables included) to ``directory/<table>.<ext>``,
     then ``manifest.json``; returns the manifest."""
-    from ..entities.records import now_iso
+    from ..storage.codec import now_iso
 
     if opts.where is not None:
         raise QueryError("a WHERE condition applies to one table: export that table on its own")
@@ -222,14 +222,14 @@ def export_all(db: Any, directory: Path, opts: Options) -> dict[str, Any]:
     prepare_dir(directory)
     created = now_iso()
     tables, empty = [], []
-    for schema in sorted(db.schemas.all(), key=lambda s: s.short_name):
+    for schema in sorted(sources.schemas.all(), key=lambda s: s.short_name):
         name = schema.short_name
-        if db.index.count_table(name, include_deleted=opts.include_deleted) == 0:
+        if sources.entities.fields.count_table(name, include_deleted=opts.include_deleted) == 0:
             empty.append(name)
             continue
         table_opts = Options(**{**opts.__dict__, "with_embeddings": opts.with_embeddings
                                 and bool(schema.embedding_fields)})
-        summary = export_table(db, name, directory / f"{name}.{opts.format}", table_opts)
+        summary = export_table(sources, name, directory / f"{name}.{opts.format}", table_opts)
         summary["file"] = Path(summary.pop("path")).name
         summary["category"] = schema.category
         summary["fully_qualified_name"] = schema.fully_qualified_name
@@ -239,8 +239,8 @@ def export_all(db: Any, directory: Path, opts: Options) -> dict[str, Any]:
     manifest = {
         "format": opts.format,
         "created_at": created,
-        "database": str(Path(db.path).resolve()),
-        "tenant": db.tenant_id,
+        "database": str(Path(sources.path).resolve()),
+        "tenant": sources.tenant,
         "include_deleted": opts.include_deleted,
         "with_embeddings": opts.with_embeddings,
         "row_group_size": opts.chunk_size,
@@ -259,7 +259,7 @@ def export_all(db: Any, directory: Path, opts: Options) -> dict[str, Any]:
     return {**manifest, "path": str(directory), "manifest": str(target)}
 
 
-def export(db: Any, table: str | None, output: Any, format: str | None = None, where: str | None = None,
+def export(sources: ExportSources, table: str | None, output: Any, format: str | None = None, where: str | None = None,
            params: Any = None, include_deleted: bool = False, with_embeddings: bool = False,
            all_tables: bool = False, progress: Progress | None = None) -> dict[str, Any]:
     """The implementation of :meth:`rem_db.Database.export` (argument checks, then one table or all)."""
@@ -267,15 +267,16 @@ def export(db: Any, table: str | None, output: Any, format: str | None = None, w
         raise ConfigError("export needs an output path (a file, or a directory with all_tables=True)")
     text = os.fspath(output)
     out = Path(text).expanduser()
+    chunk_size = sources.row_group_size or row_group_size()
     if all_tables:
         if table is not None:
             raise ConfigError(f"give either a table ({table!r}) or all_tables=True, not both")
         fmt = format_for(out, format or "parquet")
-        return export_all(db, out, Options(fmt, where, params, include_deleted, with_embeddings, progress,
-                                           row_group_size()))
+        return export_all(sources, out, Options(fmt, where, params, include_deleted, with_embeddings, progress,
+                                                chunk_size))
     if table is None:
         raise ConfigError("export needs a table name (or all_tables=True)")
-    db.schemas.get(table)  # an unknown table is a NotFoundError naming it, before any file is touched
+    sources.schemas.get(table)  # an unknown table is a NotFoundError naming it, before any file is touched
     path, fmt = table_path(out, table, format, as_dir=str(text).endswith(("/", os.sep)))
-    return export_table(db, table, path, Options(fmt, where, params, include_deleted, with_embeddings, progress,
-                                                 row_group_size()))
+    return export_table(sources, table, path, Options(fmt, where, params, include_deleted, with_embeddings,
+                                                      progress, chunk_size))

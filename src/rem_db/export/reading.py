@@ -12,17 +12,19 @@ import contextlib
 import itertools
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any, TypeVar
 
 import numpy as np
 import orjson
 
-from ..embeddings.vectors import CF as VECTORS_CF
 from ..errors import StorageError
 from ..graph.ids import id16_of, id_text
+from ..index.vector_store import CF as VECTORS_CF
+from ..index.vector_store import VectorStore
 from ..query import scan
 from .arrow_schema import Column
+from .sources import ExportSources
 
 T = TypeVar("T")
 RawChunk = tuple[list[bytes], list[bytes]]  # (16-byte ids, stored JSON of those rows), in the same order
@@ -36,11 +38,11 @@ def _ids_of(raws: list[bytes]) -> list[bytes]:
     return [packed[n:n + 16] for n in range(0, len(packed), 16)]
 
 
-def _sequential(db: Any, table: str, include_deleted: bool, size: int) -> Iterator[RawChunk] | None:
-    source = scan.sequential_chunks(db, table, fill_cache=False)
+def _sequential(sources: ExportSources, table: str, include_deleted: bool, size: int) -> Iterator[RawChunk] | None:
+    source = scan.sequential_chunks(sources.entities, table, fill_cache=False)
     if source is None:
         return None
-    deleted = set() if include_deleted else scan.deleted_ids(db, table)
+    deleted = set() if include_deleted else scan.deleted_ids(sources.entities, table)
 
     def chunks() -> Iterator[RawChunk]:
         ids: list[bytes] = []
@@ -66,13 +68,13 @@ def _sequential(db: Any, table: str, include_deleted: bool, size: int) -> Iterat
     return chunks()
 
 
-def raw_chunks(db: Any, table: str, include_deleted: bool, size: int) -> Iterator[RawChunk]:
+def raw_chunks(sources: ExportSources, table: str, include_deleted: bool, size: int) -> Iterator[RawChunk]:
     """Every row of ``table`` (live ones unless ``include_deleted``) as stored, in chunks of ``size``."""
-    if scan.sequential_pays(db, table):
-        chunks = _sequential(db, table, include_deleted, size)
+    if scan.sequential_pays(sources.entities, table):
+        chunks = _sequential(sources, table, include_deleted, size)
         if chunks is not None:
             return chunks
-    engine = db._engine
+    engine = sources.entities
     ids = engine.fields.table_ids(table, include_deleted)
 
     def by_id() -> Iterator[RawChunk]:
@@ -85,17 +87,13 @@ def raw_chunks(db: Any, table: str, include_deleted: bool, size: int) -> Iterato
     return by_id()
 
 
-def _scan_range(db: Any, keys: list[bytes]) -> list[bytes | None] | None:
+def _scan_range(vectors: VectorStore, keys: list[bytes]) -> list[bytes | None] | None:
     """The stored vectors of ``keys`` (in their order) from one scan of their key range, or ``None`` when
     the range holds too many other vectors (a sparse chunk) for the scan to pay."""
-    from rocksdict import ReadOptions
-
-    opts = ReadOptions()
-    opts.set_iterate_upper_bound(max(keys) + b"\x00")
-    opts.fill_cache(False)  # a bulk read: keep the block cache for the rows and the indexes
     limit = _SCAN_SLACK * len(keys) + 16
-    cf = db._vectors.store.cfs[VECTORS_CF]
-    found = list(itertools.islice(cf.items(from_key=min(keys), read_opt=opts), limit + 1))
+    # a bulk read (fill_cache=False): keep the block cache for the rows and the indexes
+    pairs = vectors.store.items(VECTORS_CF, min(keys), max(keys) + b"\x00", fill_cache=False)
+    found = list(itertools.islice(pairs, limit + 1))
     if len(found) > limit:
         return None
     if len(found) == len(keys) and [k for k, _ in found] == keys:  # the usual case: every row has one
@@ -104,7 +102,7 @@ def _scan_range(db: Any, keys: list[bytes]) -> list[bytes | None] | None:
     return [by_key.get(k) for k in keys]
 
 
-def chunk_vectors(db: Any, table: str, columns: list[Column], ids: list[bytes]) -> dict[str, Any]:
+def chunk_vectors(sources: ExportSources, table: str, columns: list[Column], ids: list[bytes]) -> dict[str, Any]:
     """``(matrix, present)`` per vector column for the rows ``ids`` of a chunk (raw float32 each)."""
     wanted = [c for c in columns if c.kind == "vector"]
     if not wanted or not ids:
@@ -112,16 +110,16 @@ def chunk_vectors(db: Any, table: str, columns: list[Column], ids: list[bytes]) 
     out = {}
     for column in wanted:
         dims = column.dimensions or 0
-        prefix = db._vectors.prefix(table, column.spec)
+        prefix = sources.vectors.prefix(table, column.spec or "")  # vector columns name their spec
         keys = [prefix + i for i in ids]
-        raws = _scan_range(db, keys)
+        raws = _scan_range(sources.vectors, keys)
         if raws is None:
-            raws = db._vectors.store.multi_get(VECTORS_CF, keys)
+            raws = sources.vectors.store.multi_get(VECTORS_CF, keys)
         stored = [r for r in raws if r is not None]
         if set(map(len, stored)) - {dims * 4}:
-            bad = next(n for n, r in enumerate(raws) if r is not None and len(r) != dims * 4)
+            bad, raw = next((n, r) for n, r in enumerate(raws) if r is not None and len(r) != dims * 4)
             raise StorageError(f"table {table!r}: the {column.name} of row {id_text(ids[bad])} has "
-                               f"{len(raws[bad]) // 4} dimensions, not {dims} (run `rem index rebuild {table}`)")
+                               f"{len(raw) // 4} dimensions, not {dims} (run `rem index rebuild {table}`)")
         found = np.frombuffer(b"".join(stored), dtype="<f4").reshape(len(stored), dims)
         if len(stored) == len(ids):
             out[column.name] = (found, np.ones(len(ids), dtype=bool))
@@ -133,7 +131,7 @@ def chunk_vectors(db: Any, table: str, columns: list[Column], ids: list[bytes]) 
     return out
 
 
-def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+def read_ahead(items: Iterator[T], depth: int = 2) -> Generator[T, None, None]:
     """``items``, produced by a background thread up to ``depth`` ahead of the consumer.
 
     Reading and converting a chunk (RocksDB reads, Arrow's JSON reader) and writing the previous one

@@ -23,14 +23,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from rocksdict import ReadOptions
 
-from ..storage.codec import decode_str, successor
+from ..storage.codec import decode_str
+from ..storage.keyspace import ADJACENCY_OUT, prefix_range
 from ..storage.store import Store
 from .ids import id_text
 
 CF = "adjacency"
-OUT = b"o"
+OUT = ADJACENCY_OUT  # tenant · source · OUT (storage/keyspace.py)
 MAX_INLINE = 256
 REPACK_AT = MAX_INLINE // 2
 OVERFLOW = b"\xff"  # never starts a group: 0xff does not occur in UTF-8
@@ -125,9 +125,7 @@ def scan_edges(store: Store, prefix: bytes, names: dict[bytes, str] | None = Non
     names = {} if names is None else names
     values = EdgeValues() if values is None else values
     start = len(prefix)
-    opts = ReadOptions()
-    opts.set_iterate_upper_bound(successor(prefix))
-    for key, value in store.cfs["edges"].items(from_key=prefix, read_opt=opts):
+    for key, value in store.items("edges", *prefix_range(prefix)):
         raw, other = key[start:-16], key[-16:]
         rel = names.get(raw)
         if rel is None:
@@ -137,7 +135,7 @@ def scan_edges(store: Store, prefix: bytes, names: dict[bytes, str] | None = Non
 
 
 def is_ready(store: Store) -> bool:
-    return CF in store.cfs and store.get("meta", READY_KEY) is not None
+    return store.has_family(CF) and store.get("meta", READY_KEY) is not None
 
 
 def ensure_ready(store: Store) -> bool:

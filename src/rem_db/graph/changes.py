@@ -45,26 +45,25 @@ class EdgeChanges:
 
     def link(self, src16: bytes, rel: bytes, dst16: bytes, value: bytes) -> None:
         """Put an edge (``rel`` encoded as in keys, ``value`` from :func:`~.adjacency.edge_value`)."""
-        head = self.ks.prefix
-        self._forward.append((head + src16 + rel + dst16, value))
-        self._reverse.append((head + dst16 + rel + src16, value))
+        edge = self.ks.edge
+        self._forward.append((edge(src16, rel, dst16), value))
+        self._reverse.append((edge(dst16, rel, src16), value))
 
     update = link  # new properties for an existing edge: the same two puts
 
     def link_many(self, src16: bytes, links: list[tuple[bytes, bytes, bytes]]) -> None:
         """:meth:`link` for ``(rel, dst16, value)`` edges of one source."""
-        head = self.ks.prefix
-        mine = head + src16
+        mine, edge = self.ks.edges_of(src16), self.ks.edge
         forward, reverse = self._forward.append, self._reverse.append
         for rel, dst16, value in links:
             forward((mine + rel + dst16, value))
-            reverse((head + dst16 + rel + src16, value))
+            reverse((edge(dst16, rel, src16), value))
 
     def unlink(self, src16: bytes, rel: bytes, dst16: bytes) -> None:
         """Remove an edge."""
-        head = self.ks.prefix
-        self._forward.append((head + src16 + rel + dst16, None))
-        self._reverse.append((head + dst16 + rel + src16, None))
+        edge = self.ks.edge
+        self._forward.append((edge(src16, rel, dst16), None))
+        self._reverse.append((edge(dst16, rel, src16), None))
 
     def replace(self, src16: bytes, before: list[adj.Edge], edges: list[adj.Edge],
                 rel_key: Callable[[str], bytes]) -> tuple[list[adj.Edge], list[dict[str, str]]]:
@@ -76,10 +75,10 @@ class EdgeChanges:
         for (rel, dst), (value, edge) in new.items():
             prev = old.get((rel, dst))
             if prev is None or prev[0] != value:
-                self.link(src16, rel_key(rel), as_id16(dst), value)
+                self.link(src16, rel_key(rel), _dst16(dst), value)
                 puts.append(edge)
         for rel, dst in old.keys() - new.keys():
-            self.unlink(src16, rel_key(rel), as_id16(dst))
+            self.unlink(src16, rel_key(rel), _dst16(dst))
             removals.append({"dst": dst, "rel_type": rel})
         if puts or removals:
             self.pack(src16, adj.packed([(rel_key(e["rel_type"]), e["dst"].encode()) for e in edges]))
@@ -95,13 +94,21 @@ class EdgeChanges:
 
     def flush(self) -> None:
         """Put everything staged into the batch (run by the store just before the batch is written)."""
-        batch, head = self._batch, self.ks.prefix
+        batch, key = self._batch, self.ks.adjacency
         batch.apply(FORWARD, self._forward)
         batch.apply(REVERSE, self._reverse)
-        lists = [(head + s + adj.OUT, None if s in self._dropped else v) for s, v in self._lists.items()]
-        lists += [(head + s + adj.OUT, None) for s in self._dropped if s not in self._lists]
+        lists = [(key(s), None if s in self._dropped else v) for s, v in self._lists.items()]
+        lists += [(key(s), None) for s in self._dropped if s not in self._lists]
         batch.apply(adj.CF, lists)
         self._forward, self._reverse, self._lists, self._dropped = [], [], {}, set()
+
+
+def _dst16(dst: str) -> bytes:
+    """The 16 id bytes of an edge's ``dst`` (resolved edges hold ids, never keys)."""
+    id16 = as_id16(dst)
+    if id16 is None:
+        raise ValueError(f"edge dst is not an entity id: {dst!r}")
+    return id16
 
 
 def _by_key(edges: list[adj.Edge]) -> dict[tuple[str, str], tuple[bytes, adj.Edge]]:

@@ -13,10 +13,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
-from rocksdict import ReadOptions
-
-from ..storage.codec import decode_str, encode_str, successor
-from ..storage.keyspace import Keyspace
+from ..storage.codec import decode_str, encode_str
+from ..storage.keyspace import Keyspace, prefix_range
 from ..storage.store import Store
 from . import adjacency as adj
 from .adjacency import EdgeValues
@@ -47,14 +45,12 @@ class RelNames:
         return name
 
 
-def _key_pieces(cf: Any, base: bytes, suffixes: Sequence[bytes], start: int) -> Iterator[tuple[bytes, str]]:
+def _key_pieces(store: Store, cf: str, base: bytes, suffixes: Sequence[bytes],
+                start: int) -> Iterator[tuple[bytes, str]]:
     """``(encoded relation type, neighbour id texts)`` from the edge keys under ``base + suffix``, read lazily in
     chunks of 16 keys, then 64, then 256 (a walk with a limit stops early on a hub)."""
     for suffix in suffixes:
-        prefix = base + suffix
-        opts = ReadOptions()
-        opts.set_iterate_upper_bound(successor(prefix))
-        keys = cf.keys(from_key=prefix, read_opt=opts)
+        keys = store.scan_keys(cf, *prefix_range(base + suffix))
         size = 16
         while chunk := list(islice(keys, size)):
             size = min(size * 4, 256)
@@ -70,20 +66,21 @@ class Plan:
     """What to read for a walk in one direction (``out``, ``in`` or ``both``), following every relation type
     or the given ones (in the order given). Nodes are canonical id texts."""
 
-    __slots__ = ("_adjacency", "_rels", "_sides", "prefix", "start")
+    __slots__ = ("_adjacency", "_rels", "_sides", "_store", "prefix", "start")
 
     def __init__(self, store: Store, ks: Keyspace, direction: str, rels: Sequence[str] | None,
                  packed: bool = True) -> None:
         self.prefix = ks.prefix
-        self.start = len(ks.prefix) + 16  # where the encoded relation type starts in an edge key
+        self.start = ks.rel_offset()
         self._rels = [encode_str(r) for r in rels] if rels else None
-        self._sides = [(store.cfs[cf], label) for cf, label in _SIDES[direction]]
-        self._adjacency = store.cfs[adj.CF] if packed and adj.CF in store.cfs else None
+        self._store = store
+        self._sides = _SIDES[direction]
+        self._adjacency = packed and store.has_family(adj.CF)
 
-    def _from_keys(self, cf: Any, node: str) -> Iterator[tuple[bytes, str]]:
-        return _key_pieces(cf, self.prefix + id16_of(node), self._rels or (b"",), self.start)
+    def _from_keys(self, cf: str, node: str) -> Iterator[tuple[bytes, str]]:
+        return _key_pieces(self._store, cf, self.prefix + id16_of(node), self._rels or (b"",), self.start)
 
-    def _from_list(self, value: bytes | None, cf: Any, node: str) -> Pieces:
+    def _from_list(self, value: bytes | None, cf: str, node: str) -> Pieces:
         if value is None:
             return ()
         if value[:1] == adj.OVERFLOW:  # a hub: its keys, read lazily (a walk with a limit may stop early)
@@ -95,13 +92,13 @@ class Plan:
         return [(rel, found[rel]) for rel in self._rels if rel in found]
 
     def _lists(self, nodes: Sequence[str]) -> list[bytes | None]:
-        head, tail = self.prefix, adj.OUT
-        return self._adjacency.get([head + id16_of(n) + tail for n in nodes])  # type: ignore[union-attr]
+        head, tail = self.prefix, adj.OUT  # keyspace.adjacency, inlined: the walk's hot loop
+        return self._store.multi_get(adj.CF, [head + id16_of(n) + tail for n in nodes])
 
     def expand(self, nodes: Sequence[str]) -> list[list[tuple[str, Pieces]]]:
         """Per node, ``(direction label, pieces)`` per followed direction (out before in)."""
         lists = None
-        if self._adjacency is not None and self._sides[0][1] == "out":
+        if self._adjacency and self._sides[0][1] == "out":
             lists = self._lists(nodes)
         out = []
         for n, node in enumerate(nodes):
@@ -116,7 +113,7 @@ class Plan:
 
     def pieces(self, nodes: Sequence[str]) -> list[list[Pieces]]:
         """Like :meth:`expand` without the labels (what BFS and shortest path need)."""
-        if self._adjacency is not None and len(self._sides) == 1 and self._sides[0][1] == "out":
+        if self._adjacency and len(self._sides) == 1 and self._sides[0][1] == "out":
             cf = self._sides[0][0]
             values = self._lists(nodes)
             if self._rels is None:  # the common case, inline
@@ -156,7 +153,7 @@ class EdgeReader:
         self._values = EdgeValues()
 
     def __call__(self, id16: bytes) -> list[dict[str, Any]]:
-        return [edge for _, _, edge in adj.scan_edges(self.store, self.ks.prefix + id16, self._names, self._values)]
+        return [edge for _, _, edge in adj.scan_edges(self.store, self.ks.edges_of(id16), self._names, self._values)]
 
 
 def list_edges(store: Store, ks: Keyspace, id16: bytes, direction: str,
@@ -166,16 +163,13 @@ def list_edges(store: Store, ks: Keyspace, id16: bytes, direction: str,
     names = RelNames()
     values = EdgeValues()
     me = id_text(id16)
-    start = len(ks.prefix) + 16
+    start = ks.rel_offset()
     suffixes = [encode_str(r) for r in rels] if rels else [b""]
     out = []
-    base = ks.prefix + id16
+    base = ks.edges_of(id16)
     for cf, label in _SIDES[direction]:
         for suffix in suffixes:
-            prefix = base + suffix
-            opts = ReadOptions()
-            opts.set_iterate_upper_bound(successor(prefix))
-            for key, value in store.cfs[cf].items(from_key=prefix, read_opt=opts):
+            for key, value in store.items(cf, *prefix_range(base + suffix)):
                 other = id_text(key[-16:])
                 props, created = values(value)
                 src, dst = (me, other) if label == "out" else (other, me)

@@ -61,7 +61,7 @@ def pick(engine: EntityEngine, found: dict[str, list[tuple[str, bytes]]],
         for key, candidates in unclear.items():
             fresh = local.get(key, {})
             live = [(t, i) for t, i in candidates if i in fresh
-                    or (records.get(i) is not None and not records[i].get("deleted_at"))]
+                    or ((record := records.get(i)) is not None and not record.get("deleted_at"))]
             chosen = live or candidates
             out[key] = chosen[0][1] if len(chosen) == 1 else Ambiguous(chosen)
     return out
@@ -77,7 +77,7 @@ def resolve_refs(engine: EntityEngine, values: Sequence[Any], role: str = "entit
     An unknown key is a :class:`NotFoundError`, an ambiguous one a :class:`ValidationError` naming the
     candidates, anything else than text or a UUID a :class:`ValidationError`.
     """
-    found: dict[Any, bytes | None] = {}  # batches name the same entity many times: each value is parsed once
+    found: dict[Any, bytes] = {}  # batches name the same entity many times: each value is parsed once
     keys: list[str] = []
     try:
         unique = dict.fromkeys(values)
@@ -86,11 +86,13 @@ def resolve_refs(engine: EntityEngine, values: Sequence[Any], role: str = "entit
         bad = next(v for v in values if not _hashable(v) or not (as_id16(v) or (isinstance(v, str) and v)))
         raise ValidationError(f"{role} {bad!r} is not an entity id or key (expected a UUID or key text)") from None
     for value in unique:
-        id16 = found[value] = as_id16(value)
+        id16 = as_id16(value)
         if id16 is None:
             if not isinstance(value, str) or not value:
                 raise ValidationError(f"{role} {value!r} is not an entity id or key (expected a UUID or key text)")
             keys.append(value)
+        else:
+            found[value] = id16
     if keys:
         chosen = pick(engine, find_keys(engine, keys))
         for value in keys:
@@ -101,7 +103,7 @@ def resolve_refs(engine: EntityEngine, values: Sequence[Any], role: str = "entit
                 raise ValidationError(f"{role} key {value!r} is ambiguous: it names {len(hit.candidates)} "
                                       f"entities ({hit}); give the id instead")
             found[value] = hit
-    return [found[v] for v in values]  # type: ignore[misc]
+    return [found[v] for v in values]
 
 
 def _hashable(value: Any) -> bool:

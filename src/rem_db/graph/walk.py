@@ -13,10 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from rocksdict import ReadOptions
-
-from ..index.fields import ROWS_FIELD
-from ..storage.codec import TAG_NULL, decode_str, successor
+from ..storage.codec import TAG_NULL, decode_str
 from .edges import ID_TEXT, Plan
 from .ids import id16_of, id_text
 
@@ -40,12 +37,12 @@ class DeletedProbe:
         self.engine = engine
         self.records: dict[str, dict[str, Any] | None] = {}
 
-    def __contains__(self, node: object) -> bool:
+    def __contains__(self, node: str) -> bool:
         records = self.records
         if node in records:
-            record = records[node]  # type: ignore[index]
+            record = records[node]
         else:
-            record = records[node] = self.engine.get_stored(id16_of(node))  # type: ignore[arg-type,index]
+            record = records[node] = self.engine.get_stored(id16_of(node))
         return record is None or record.get("deleted_at") is not None
 
 
@@ -55,15 +52,10 @@ def skipped_ids(engine: EntityEngine, tables: Iterable[str], include_deleted: bo
     there are at most :data:`MAX_DELETED_SET` of them, else a :class:`DeletedProbe`."""
     if include_deleted:
         return frozenset()
-    store, ks = engine.store, engine.ks
-    cf = store.cfs["field_index"]
     found: set[str] = set()
     for table in tables:
-        prefix = ks.field_prefix(table, ROWS_FIELD)
-        opts = ReadOptions()
-        opts.set_iterate_upper_bound(successor(prefix))
-        for key in cf.keys(from_key=prefix + _NOT_NULL, read_opt=opts):
-            found.add(id_text(key[-16:]))
+        for id16 in engine.fields.deleted_ids(table):
+            found.add(id_text(id16))
             if len(found) > MAX_DELETED_SET:
                 return DeletedProbe(engine)
     return found

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..entities.records import now_iso, to_plain
+from ..entities.records import to_plain
 from ..errors import NotFoundError, ValidationError
 from ..schema.validation import RowRef
+from ..storage.codec import now_iso
 from . import adjacency as adj
 from .adjacency import EdgeValues, edge_value
 from .changes import EdgeChanges
@@ -103,8 +104,7 @@ def add_edges(engine: EntityEngine, items: Iterable[Any], want: bool = False) ->
                     edges = len(edges)
             if changed:
                 new = {**record, "edges": edges, "modified_at": now}
-                engine.write_edge_source(batch, engine.schema_of(record["entity_type"]), record, new, src16,
-                                         changed, [])
+                engine.write_edge_source(batch, engine.schema_of(record["entity_type"]), record, new, src16)
         engine.commit(batch)
     return add.out
 
@@ -149,9 +149,9 @@ class _Adder:
     def to_hub(self, src16: bytes, record: dict[str, Any],
                given: dict[tuple[str, bytes], dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
         """Add ``given`` to a hub (its entity holds its edge count); returns (edges put, the new count)."""
-        engine, head = self.engine, self.engine.ks.prefix
+        engine, edge_key = self.engine, self.engine.ks.edge
         keys = [(engine.rel_key(rel), dst16) for rel, dst16 in given]
-        found = engine.store.multi_get("edges", [head + src16 + r + d for r, d in keys])
+        found = engine.store.multi_get("edges", [edge_key(src16, r, d) for r, d in keys])
         values = EdgeValues()
         count = record["edges"]
         changed = []
@@ -180,7 +180,7 @@ def remove_edge(engine: EntityEngine, src: Any, dst: Any, rel_type: str) -> None
         current = old.get("edges")
         edges: Any
         if type(current) is int:  # a hub
-            if engine.store.get("edges", engine.ks.prefix + src16 + raw + dst16) is None:
+            if engine.store.get("edges", engine.ks.edge(src16, raw, dst16)) is None:
                 raise NotFoundError(f"no edge {src!s} -[{rel_type}]-> {dst!s}")
             edges = current - 1
             if edges <= adj.REPACK_AT:  # small again: it lists its edges
@@ -195,8 +195,7 @@ def remove_edge(engine: EntityEngine, src: Any, dst: Any, rel_type: str) -> None
         changes.pack(src16, adj.overflow(edges) if type(edges) is int else
                      adj.packed([(engine.rel_key(e["rel_type"]), e["dst"].encode()) for e in edges]))
         new = {**old, "edges": edges, "modified_at": now_iso()}
-        engine.write_edge_source(batch, engine.schema_of(old["entity_type"]), old, new, src16, [],
-                                 [{"dst": target, "rel_type": rel_type}])
+        engine.write_edge_source(batch, engine.schema_of(old["entity_type"]), old, new, src16)
         engine.commit(batch)
 
 

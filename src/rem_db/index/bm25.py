@@ -14,8 +14,7 @@ from typing import Any
 
 import orjson
 
-from ..storage.codec import encode_str, successor
-from ..storage.keyspace import Keyspace
+from ..storage.keyspace import Keyspace, prefix_range
 from ..storage.store import Batch, Store
 
 CF = "fulltext"
@@ -64,11 +63,8 @@ class FullTextIndex:
         self.ks = keyspace
         self._stats: dict[str, dict[str, int]] = {}
 
-    def _table(self, table: str) -> bytes:
-        return self.ks.prefix + encode_str(table)
-
     def _stats_key(self, table: str) -> bytes:
-        return self.ks.prefix + encode_str("bm25") + encode_str(table)
+        return self.ks.fulltext_stats(table)
 
     def stats(self, table: str) -> dict[str, int]:
         cached = self._stats.get(table)
@@ -93,12 +89,11 @@ class FullTextIndex:
         new = Counter(tokens(new_text)) if new_text else Counter()
         if old == new and (old_text is None) == (new_text is None):
             return
-        base = self._table(table)
         for term in old.keys() - new.keys():
-            batch.delete(CF, base + b"p" + encode_str(term) + id16)
+            batch.delete(CF, self.ks.posting(table, term, id16))
         for term, tf in new.items():
             if old.get(term) != tf:
-                batch.put(CF, base + b"p" + encode_str(term) + id16, min(tf, 65535).to_bytes(2, "big"))
+                batch.put(CF, self.ks.posting(table, term, id16), min(tf, 65535).to_bytes(2, "big"))
         stats = self.stats(table)
         if old_text is not None:
             stats["docs"] -= 1
@@ -106,9 +101,9 @@ class FullTextIndex:
         if new_text is not None:
             stats["docs"] += 1
             stats["tokens"] += sum(new.values())
-            batch.put(CF, base + b"d" + id16, sum(new.values()).to_bytes(4, "big"))
+            batch.put(CF, self.ks.doc_length(table, id16), sum(new.values()).to_bytes(4, "big"))
         else:
-            batch.delete(CF, base + b"d" + id16)
+            batch.delete(CF, self.ks.doc_length(table, id16))
         batch.put(META, self._stats_key(table), orjson.dumps(stats))
 
     def search(self, table: str, query: str, limit: int, allowed: Any = None) -> list[tuple[bytes, float]]:
@@ -117,12 +112,11 @@ class FullTextIndex:
         stats = self.stats(table)
         if not terms or stats["docs"] <= 0:
             return []
-        base = self._table(table)
         avg = stats["tokens"] / stats["docs"]
         postings: dict[bytes, list[tuple[float, int]]] = {}
         for term in terms:
-            prefix = base + b"p" + encode_str(term)
-            hits = [(k[-16:], int.from_bytes(v, "big")) for k, v in self.store.scan(CF, prefix, successor(prefix))]
+            lower, upper = prefix_range(self.ks.posting_prefix(table, term))
+            hits = [(k[-16:], int.from_bytes(v, "big")) for k, v in self.store.items(CF, lower, upper)]
             if not hits:
                 continue
             idf = math.log(1 + (stats["docs"] - len(hits) + 0.5) / (len(hits) + 0.5))
@@ -132,7 +126,7 @@ class FullTextIndex:
         if not postings:
             return []
         ids = list(postings)
-        lengths = self.store.multi_get(CF, [base + b"d" + i for i in ids])
+        lengths = self.store.multi_get(CF, [self.ks.doc_length(table, i) for i in ids])
         scored = []
         for id16, raw in zip(ids, lengths, strict=True):
             dl = int.from_bytes(raw, "big") if raw else avg

@@ -179,6 +179,13 @@ class FieldIndex:
         for key in self.store.scan_keys(CF, prefix, successor(prefix)):
             yield key[-16:]
 
+    def deleted_ids(self, table: str) -> Iterator[bytes]:
+        """Ids of the soft-deleted rows of a table: its non-null ``deleted_at`` entries (the row list holds
+        the live rows under null, then the deleted ones by time)."""
+        prefix = self.ks.field_prefix(table, ROWS_FIELD)
+        for key in self.store.scan_keys(CF, prefix + bytes((TAG_NULL + 1,)), successor(prefix)):
+            yield key[-16:]
+
     def live_ids(self, table: str) -> Iterator[bytes]:
         """Ids of the rows of a table that are not soft-deleted."""
         return self.table_ids(table, include_deleted=False)

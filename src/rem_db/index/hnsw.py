@@ -3,25 +3,27 @@
 Files under ``{db}/indexes/``: ``NAME.hnsw`` (hnswlib's own format), ``NAME.ids.npy`` (16-byte ids by label)
 and ``NAME.json`` (dimension, counts and ``seq``: the last WAL sequence the saved index reflects). The JSON
 is written last, so a crash mid-save leaves either the old set or a mismatch that loading rejects.
+Registered as the ``hnsw`` backend of :mod:`.ann`.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import hnswlib
 import numpy as np
 import orjson
 
+from .ann import CorruptIndex, register_ann
+
+__all__ = ["CorruptIndex", "HnswIndex"]
+
 M = 16
 EF_CONSTRUCTION = 128
 DEFAULT_EF = 64
 INITIAL_CAPACITY = 1024
-
-
-class CorruptIndex(Exception):
-    """An index file set that cannot be used; the caller rebuilds from the embeddings column family."""
 
 
 class HnswIndex:
@@ -38,12 +40,15 @@ class HnswIndex:
         self.seq = 0
 
     def __len__(self) -> int:
+        """Live ids in the index."""
         return len(self.labels)
 
     def set_ef(self, ef: int) -> None:
+        """hnswlib's ``ef`` for searches (raised to ``k`` by a search asking for more)."""
         self.index.set_ef(ef)
 
     def upsert(self, ids: list[bytes], vectors: np.ndarray) -> None:
+        """Add ids, or replace their vectors in place (same label)."""
         if not ids:
             return
         labels = []
@@ -65,6 +70,7 @@ class HnswIndex:
         self.index.add_items(np.asarray(vectors, dtype=np.float32), np.asarray(labels, dtype=np.int64))
 
     def remove(self, ids: list[bytes]) -> None:
+        """Mark ids deleted; their labels are reused by later adds."""
         for id16 in ids:
             label = self.labels.pop(id16, None)
             if label is not None:
@@ -73,13 +79,21 @@ class HnswIndex:
                 self.free.append(label)
 
     def label_of(self, id16: bytes) -> int | None:
+        """The label of a live id, or None."""
         return self.labels.get(id16)
 
+    def labels_of(self, ids: Iterable[bytes]) -> set[int]:
+        """The labels of the live ids among ``ids``."""
+        labels = self.labels
+        return {labels[i] for i in ids if i in labels}
+
     def vectors(self, ids: list[bytes]) -> np.ndarray:
+        """The stored vectors of live ids."""
         labels = [self.labels[i] for i in ids]
         return np.asarray(self.index.get_items(labels), dtype=np.float32).reshape(len(labels), self.dimensions)
 
-    def search(self, vector: np.ndarray, k: int, allowed=None) -> list[tuple[bytes, float]]:
+    def search(self, vector: np.ndarray, k: int,
+               allowed: Callable[[int], bool] | None = None) -> list[tuple[bytes, float]]:
         """Up to ``k`` nearest ids with cosine similarity; ``allowed(label) -> bool`` pre-filters."""
         k = min(k, len(self.labels))
         if k <= 0:
@@ -92,9 +106,12 @@ class HnswIndex:
                                                      filter=allowed)
         except RuntimeError:  # fewer than k elements pass the filter
             return self._search_exhaustive(vector, k, allowed)
-        return [(self.ids[int(label)], 1.0 - float(dist)) for label, dist in zip(labels[0], distances[0], strict=True)]
+        ids = self.ids  # hnswlib never returns a label marked deleted (None here)
+        return [(id16, 1.0 - float(dist)) for label, dist in zip(labels[0], distances[0], strict=True)
+                if (id16 := ids[int(label)]) is not None]
 
-    def _search_exhaustive(self, vector: np.ndarray, k: int, allowed) -> list[tuple[bytes, float]]:
+    def _search_exhaustive(self, vector: np.ndarray, k: int,
+                           allowed: Callable[[int], bool] | None) -> list[tuple[bytes, float]]:
         candidates = [i for i, label in self.labels.items() if allowed is None or allowed(label)]
         if not candidates:
             return []
@@ -104,6 +121,7 @@ class HnswIndex:
 
     # -- persistence -----------------------------------------------------------------------------------
     def save(self, base: Path) -> None:
+        """Write ``base.hnsw``, ``.ids.npy``, ``.live.npy``, then ``base.json`` (last)."""
         base.parent.mkdir(parents=True, exist_ok=True)
         tmp = base.with_name(base.name + ".tmp")
         self.index.save_index(str(tmp) + ".hnsw")
@@ -149,3 +167,6 @@ class HnswIndex:
             raise
         except Exception as exc:  # any unreadable or truncated file
             raise CorruptIndex(f"{base}: {type(exc).__name__}: {exc}") from None
+
+
+register_ann("hnsw", create=HnswIndex, load=HnswIndex.load, files=(".json", ".hnsw", ".ids.npy", ".live.npy"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..entities.ids import render
+import orjson
+
 from ..schema.model import TableSchema
 from ..storage.codec import decode_str, successor
 from ..storage.keyspace import Keyspace
@@ -29,6 +30,14 @@ def key_values(schema: TableSchema, entity: Mapping[str, Any]) -> list[str]:
         values.append(name)
     return list(dict.fromkeys(v for v in values if v != ""))
 
+
+
+def render(value: Any) -> str:
+    """A key value as text: strings as they are, everything else as compact JSON (``true``, ``42``); the
+    deterministic ids hash the same rendering (SPEC §1)."""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode("utf-8")
 
 class KeyIndex:
     """Writes and reads the key index of one tenant."""

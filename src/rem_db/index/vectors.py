@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
 import numpy as np
-import orjson
 
-from ..embeddings.vectors import VectorStore
-from ..replication.wal import WalWriter
-from ..storage.codec import encode_u64
 from ..worker import BackgroundWorker
 from .hnsw import CorruptIndex, HnswIndex
+from .vector_store import CF as VECTORS_CF
+from .vector_store import VectorStore
 
 log = logging.getLogger("rem_db.index")
 
@@ -46,12 +43,12 @@ class IndexHandle:
 class VectorIndexes:
     """Owns every :class:`IndexHandle` of a database handle's tenant."""
 
-    def __init__(self, root: Path, tenant: str, vectors: VectorStore, wal: WalWriter, worker: BackgroundWorker,
+    def __init__(self, root: Path, tenant: str, vectors: VectorStore, worker: BackgroundWorker,
                  read_only: bool) -> None:
         self.root = root / "indexes" / quote(tenant, safe="")
         self.tenant = tenant
         self.vectors = vectors
-        self.wal = wal
+        self.store = vectors.store
         self.worker = worker
         self.read_only = read_only
         self.handles: dict[tuple[str, str], IndexHandle] = {}
@@ -85,7 +82,7 @@ class VectorIndexes:
             handle.ready.set()
 
     def _open(self, handle: IndexHandle) -> HnswIndex:
-        seq_now = self.wal.last_seq
+        seq_now = self.store.wal_seq()
         if handle.base.with_name(handle.base.name + ".json").exists():
             try:
                 index = HnswIndex.load(handle.base, handle.dimensions)
@@ -106,24 +103,24 @@ class VectorIndexes:
         return index
 
     def _catch_up(self, handle: IndexHandle, index: HnswIndex, seq_now: int) -> bool:
-        """Replay WAL records after the index's sequence; False if they are not all retained."""
+        """Replay the WAL records after the index's sequence (the vectors they put or delete for this
+        table and provider); False if they are not all retained."""
         if index.seq >= seq_now:
             return True
-        if not self.wal.enabled:
+        if not self.store.wal_enabled:
             return False
         touched: set[bytes] = set()
         expected = index.seq + 1
         last = index.seq
-        for key, value in self.wal.store.scan("wal", encode_u64(index.seq + 1), b"\xff" * 9):
-            seq = int.from_bytes(key, "big")
+        prefix = self.vectors.prefix(handle.table, handle.spec)
+        for seq, ops in self.store.wal_records(index.seq + 1):
             if seq != expected:
                 return False
             expected += 1
             last = seq
-            record = orjson.loads(value)
-            if record.get("tenant") == self.tenant and record.get("table") == handle.table:
-                for ident in record.get("ids") or [record["id"]]:
-                    touched.add(_id16(ident))
+            for cf, key, _ in ops:
+                if cf == VECTORS_CF and key.startswith(prefix):
+                    touched.add(key[-16:])
         if last < seq_now:  # records up to seq_now were trimmed (retention) or never written
             return False
         ids = list(touched)
@@ -146,15 +143,15 @@ class VectorIndexes:
         handle.pending.append((seq, ids, vectors))
         self._schedule_save(handle)
 
-    def _apply_pending(self, handle: IndexHandle) -> None:
-        """Apply queued changes; caller holds ``handle.lock`` and the index is loaded."""
+    def _apply_pending(self, handle: IndexHandle, index: HnswIndex) -> None:
+        """Apply queued changes to ``index`` (the loaded ``handle.index``); caller holds ``handle.lock``."""
         while handle.pending:
             seq, ids, vectors = handle.pending.pop(0)
             if vectors is None:
-                handle.index.remove(ids)
+                index.remove(ids)
             else:
-                handle.index.upsert(ids, vectors)
-            handle.index.seq = max(handle.index.seq, seq)
+                index.upsert(ids, vectors)
+            index.seq = max(index.seq, seq)
             handle.dirty = True
 
     def search(self, table: str, spec: str, dimensions: int,
@@ -164,8 +161,10 @@ class VectorIndexes:
         if handle.error is not None:
             raise handle.error
         with handle.lock:
-            self._apply_pending(handle)
-            return run(handle.index)
+            index = handle.index
+            assert index is not None  # ready is set without an error, so _load assigned the index
+            self._apply_pending(handle, index)
+            return run(index)
 
     # -- saving --------------------------------------------------------------------------------------------
     def _schedule_save(self, handle: IndexHandle) -> None:
@@ -180,19 +179,20 @@ class VectorIndexes:
     def _save(self, handle: IndexHandle) -> None:
         handle.ready.wait()
         handle.save_queued = False
-        if handle.index is None:
+        index = handle.index
+        if index is None:
             return
         # every write up to this sequence has queued its changes already (they are queued before the
         # WAL position advances), so after applying them the saved file reflects it
-        seq = self.wal.last_seq
+        seq = self.store.wal_seq()
         with handle.lock:
             if handle.dropped:
                 return
-            self._apply_pending(handle)
-            if not handle.dirty and handle.index.seq >= seq:
+            self._apply_pending(handle, index)
+            if not handle.dirty and index.seq >= seq:
                 return
-            handle.index.seq = max(handle.index.seq, seq)
-            handle.index.save(handle.base)
+            index.seq = max(index.seq, seq)
+            index.save(handle.base)
             handle.dirty = False
 
     def save_all(self) -> None:
@@ -214,6 +214,3 @@ class VectorIndexes:
             if path.exists():
                 path.unlink()
 
-
-def _id16(ident: str) -> bytes:
-    return uuid.UUID(ident).bytes

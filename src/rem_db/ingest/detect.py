@@ -1,5 +1,9 @@
 """File type detection from content first, then extension: what reader a file needs, its content type and,
-for text, its encoding (UTF-8, a byte-order mark, or detected with charset-normalizer)."""
+for text, its encoding (UTF-8, a byte-order mark, or detected with charset-normalizer).
+
+Kinds, extensions, content types and signatures come from the reader registry
+(:mod:`rem_db.ingest.readers.registry`), where each reader module declares what it reads.
+"""
 
 from __future__ import annotations
 
@@ -7,31 +11,13 @@ import codecs
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from .readers.registry import FileFormat, format_of, formats, kind_for_content_type, register_reader
 
 SNIFF_BYTES = 64 * 1024
-
-#: kind -> content type
-CONTENT_TYPES = {
-    "text": "text/plain",
-    "markdown": "text/markdown",
-    "html": "text/html",
-    "pdf": "application/pdf",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "json": "application/json",
-    "jsonl": "application/x-ndjson",
-    "csv": "text/csv",
-    "tsv": "text/tab-separated-values",
-}
-TEXT_KINDS = frozenset({"text", "markdown", "html", "json", "jsonl", "csv", "tsv"})
-RECORD_KINDS = frozenset({"json", "jsonl", "csv", "tsv"})
-BINARY_KINDS = {".pdf": "pdf", ".docx": "docx", ".xlsx": "xlsx"}
-TEXT_EXTENSIONS = {
-    ".md": "markdown", ".markdown": "markdown", ".mdown": "markdown", ".mkd": "markdown",
-    ".html": "html", ".htm": "html", ".xhtml": "html",
-    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv",
-    ".txt": "text", ".text": "text", ".rst": "text", ".log": "text",
-}
+DEFAULT_TEXT_KIND = "text"  # text that no extension or sniffed start names
+_ZIP = b"PK\x03\x04"
 _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"),
     (b"\x1f\x8b", "a gzip archive"), (b"\x7fELF", "an executable"), (b"BZh", "a bzip2 archive"),
@@ -65,11 +51,13 @@ class Detected:
 
     @property
     def content_type(self) -> str:
-        return CONTENT_TYPES[self.kind]
+        """The kind's registered content type (MIME)."""
+        return format_of(self.kind).content_type
 
     @property
     def is_records(self) -> bool:
-        return self.kind in RECORD_KINDS
+        """Rows into a named table (JSON, JSONL, CSV, TSV) rather than a document."""
+        return format_of(self.kind).records
 
 
 def detect(path: Path) -> Detected:
@@ -80,56 +68,61 @@ def detect(path: Path) -> Detected:
     ext = path.suffix.lower()
     if not head:
         raise FileProblem("empty file", failed=False)
-    if b"%PDF-" in head[:1024]:
-        return Detected("pdf")
-    if head.startswith(b"PK\x03\x04"):
-        return Detected(_zip_kind(path, ext))
+    known = formats()
+    by_ext = {e: f for f in known for e in f.extensions}
+    signed = next((f for f in known if f.has_magic(head)), None)
+    if signed is not None:
+        return Detected(signed.kind)
+    named = by_ext.get(ext)
+    if head.startswith(_ZIP):
+        return Detected(_zip_kind(path, ext, named, known))
     if head.startswith(_OLE):
-        if ext in (".docx", ".xlsx"):
+        if named is not None and named.zip_part:
             raise FileProblem(f"password-protected (encrypted) {ext[1:].upper()} file: remove the password first")
         raise FileProblem("legacy Office file (.doc/.xls/.ppt): save it as .docx or .xlsx", failed=False)
-    named = BINARY_KINDS.get(ext)
-    if named is not None:
-        what = {"pdf": "it does not start with %PDF-", "docx": "it is not a ZIP package",
-                "xlsx": "it is not a ZIP package"}[named]
-        raise FileProblem(f"not a valid {named.upper()} file ({what})")
+    if named is not None and named.binary:
+        what = "it is not a ZIP package" if named.zip_part else \
+            f"it does not start with {(named.magic or b'').decode('latin-1')}"
+        raise FileProblem(f"not a valid {named.kind.upper()} file ({what})")
+    is_text_name = named is not None
     for magic, what in _MAGIC:
         if head.startswith(magic):
-            raise FileProblem(f"unsupported file type ({what})", failed=ext in TEXT_EXTENSIONS)
-    encoding = _encoding(head, whole, ext)
-    kind = TEXT_EXTENSIONS.get(ext)
-    if kind is None:
-        start = head[:512].decode(encoding, errors="ignore").lstrip("\ufeff \t\r\n").lower()
-        kind = "html" if start.startswith(("<!doctype html", "<html")) else "text"
-    return Detected(kind, encoding)
+            raise FileProblem(f"unsupported file type ({what})", failed=is_text_name)
+    encoding = _encoding(head, whole, is_text_name)
+    if named is not None:
+        return Detected(named.kind, encoding)
+    start = head[:512].decode(encoding, errors="ignore").lstrip("\ufeff \t\r\n").lower()
+    sniffed = next((f for f in known if not f.binary and f.sniff and start.startswith(f.sniff)), None)
+    return Detected(sniffed.kind if sniffed is not None else DEFAULT_TEXT_KIND, encoding)
 
 
-def _zip_kind(path: Path, ext: str) -> str:
-    """DOCX or XLSX by the package's parts (a broken package named .docx/.xlsx goes to its reader, which
-    says what is wrong with it)."""
-    office = ext in (".docx", ".xlsx")
+def _zip_kind(path: Path, ext: str, named: FileFormat | None, known: list[FileFormat]) -> str:
+    """The kind of a ZIP package by its parts (a broken package named like a ZIP-based kind goes to that
+    kind's reader, which says what is wrong with it)."""
+    packaged = [f for f in known if f.zip_part]
+    office = named is not None and named.zip_part is not None
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
     except (zipfile.BadZipFile, OSError) as exc:
-        if office:
-            return ext[1:]
+        if office and named is not None:
+            return named.kind
         raise FileProblem(f"corrupt ZIP archive ({exc})", failed=False) from None
-    if "word/document.xml" in names:
-        return "docx"
-    if "xl/workbook.xml" in names:
-        return "xlsx"
+    found = next((f for f in packaged if f.zip_part in names), None)
+    if found is not None:
+        return found.kind
     if office:
         raise FileProblem(f"not a valid {ext[1:].upper()} file (a ZIP archive without its document parts)")
-    raise FileProblem("unsupported file type (a ZIP archive that is neither DOCX nor XLSX)", failed=False)
+    kinds = " nor ".join(f.kind.upper() for f in packaged)
+    raise FileProblem(f"unsupported file type (a ZIP archive that is neither {kinds})", failed=False)
 
 
-def _encoding(head: bytes, whole: bool, ext: str) -> str:
-    """The text encoding of a file from its first bytes; binary data raises :class:`FileProblem`."""
+def _encoding(head: bytes, whole: bool, is_text_name: bool) -> str:
+    """The text encoding of a file from its first bytes; binary data raises :class:`FileProblem`
+    (``failed`` when the file is named as a text kind)."""
     for bom, name in _BOMS:
         if head.startswith(bom):
             return name
-    is_text_name = ext in TEXT_EXTENSIONS
     nul = head.find(b"\x00")
     if nul >= 0:
         raise FileProblem(f"binary data (NUL byte at offset {nul}), not text", failed=is_text_name)
@@ -159,3 +152,27 @@ def _detected(head: bytes, error: UnicodeDecodeError, is_text_name: bool) -> tup
         best = western
     encoding = codecs.lookup(best.encoding).name
     return head.decode(encoding, errors="replace"), encoding
+
+
+# Records formats: rows into a named table, read by ingest/records.py (these lines belong there).
+register_reader("json", None, content_type="application/json", extensions=(".json",), records=True)
+register_reader("jsonl", None, content_type="application/x-ndjson", extensions=(".jsonl", ".ndjson"), records=True)
+register_reader("csv", None, content_type="text/csv", extensions=(".csv",), records=True)
+register_reader("tsv", None, content_type="text/tab-separated-values", extensions=(".tsv",), records=True)
+
+
+def content_types() -> dict[str, str]:
+    """kind -> content type of every registered format."""
+    return {f.kind: f.content_type for f in formats()}
+
+
+def __getattr__(name: str) -> Any:
+    """``CONTENT_TYPES`` (kind -> content type), kept for callers of the former constant; new code calls
+    :func:`content_types` or :func:`~rem_db.ingest.readers.registry.kind_for_content_type`."""
+    if name == "CONTENT_TYPES":
+        return content_types()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["DEFAULT_TEXT_KIND", "SNIFF_BYTES", "Detected", "FileProblem", "content_types", "detect",
+           "kind_for_content_type"]

@@ -14,11 +14,12 @@ from __future__ import annotations
 import codecs
 import hashlib
 import logging
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -30,6 +31,7 @@ from .detect import Detected, FileProblem, detect
 from .readers import read_blocks
 from .records import read_records
 from .report import ADDED, FAILED, SKIPPED, UNCHANGED, UPDATED, FileResult, IngestProgress, IngestReport
+from .sources import IngestSources
 from .walk import collect
 
 log = logging.getLogger("rem_db.ingest")
@@ -72,12 +74,13 @@ class _Pending:
 
 
 class Ingestor:
-    """Runs one ingest over a file or a directory of a :class:`~rem_db.Database`."""
+    """Runs one ingest over a file or a directory into the entities of ``sources`` (built by the composition
+    root: :meth:`rem_db.core.Core.ingest_sources`)."""
 
-    def __init__(self, db: Any, options: IngestOptions,
+    def __init__(self, sources: IngestSources, options: IngestOptions,
                  progress: Callable[[IngestProgress], None] | None = None) -> None:
-        self.db = db
-        self.engine = db._engine
+        self.sources = sources
+        self.engine = sources.entities
         self.options = options
         self.on_progress = progress
         self.report = IngestReport()
@@ -87,10 +90,12 @@ class Ingestor:
         self.options_key = _options_key(options)
 
     # -- the run -----------------------------------------------------------------------------------
-    def run(self, path: Any) -> IngestReport:
-        table = self.db.schemas.get(self.options.chunk_table)  # an unknown table is an error up front
+    def run(self, path: str | os.PathLike[str]) -> IngestReport:
+        """Ingest the file or directory ``path``; a single file that cannot be ingested raises
+        :class:`~rem_db.errors.IngestError`."""
+        table = self.sources.schemas.get(self.options.chunk_table)  # an unknown table is an error up front
         self.chunk_props = set(table.properties)
-        files, is_dir, problems = collect(path, self.options.recursive, self.options.glob, exclude=self.db.path)
+        files, is_dir, problems = collect(path, self.options.recursive, self.options.glob, exclude=self.sources.path)
         for where, reason in problems:
             self.report.files.append(FileResult(where, FAILED, reason=reason))
         self.state.files_total = len(files)
@@ -211,7 +216,7 @@ class Ingestor:
         old: set[bytes] = set()
         if existing is not None:
             old.update(uuid.UUID(e["dst"]).bytes for e in existing.get("edges") or [] if e["rel_type"] == REL_TYPE)
-        schema = self.db.schemas.get(self.options.chunk_table)
+        schema = self.sources.schemas.get(self.options.chunk_table)
         if "document_id" in schema.indexed_fields:
             old.update(self.engine.fields.equal(schema, "document_id", str(uuid.UUID(bytes=doc16))))
         return sorted(old - keep)
@@ -275,7 +280,7 @@ class Ingestor:
             raise FileProblem("a records file (JSON, JSONL, CSV): name the table for its rows with schema= "
                               "(rem ingest --schema TABLE)", failed=False)
         self._flush_group()  # keep the order of writes the order of files
-        schema = self.db.schemas.get(table)
+        schema = self.sources.schemas.get(table)
         uri = path.as_uri()
         doc_id = entity_id(DOCUMENTS, {"uri": uri})
         result.document_id, result.table = str(doc_id), table
@@ -328,7 +333,8 @@ def _fail(result: FileResult, exc: Exception) -> None:
     result.status, result.reason, result.chunks = FAILED, str(exc), 0
 
 
-def _unchanged(existing: dict[str, Any] | None, digest: str, marker: dict[str, Any]) -> bool:
+def _unchanged(existing: dict[str, Any] | None, digest: str, marker: dict[str, Any]) -> TypeGuard[dict[str, Any]]:
+    """Whether the stored document row holds this very file ingested with the same settings."""
     return (existing is not None and not existing.get("deleted_at") and existing.get("file_hash") == digest
             and (existing.get("metadata") or {}).get("ingest") == marker)
 

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from ..schema.model import TableSchema
+from ..schema.types import field_type
 from .detect import Detected, FileProblem
 from .readers.text import lines, open_text
 
@@ -73,7 +74,7 @@ def _csv(path: Path, encoding: str, delimiter: str, schema: TableSchema) -> Iter
             header = [h.strip().lstrip("\ufeff") for h in header]
             if not all(header) or len(set(header)) != len(header):
                 raise FileProblem(f"the header line needs distinct, non-empty column names, got {header}")
-            types = {name: _types(schema.properties.get(name)) for name in header}
+            types = {name: _types(schema, name) for name in header}
             for values in reader:
                 line = reader.line_num
                 if not any(v.strip() for v in values):
@@ -88,23 +89,13 @@ def _csv(path: Path, encoding: str, delimiter: str, schema: TableSchema) -> Iter
         raise FileProblem(f"invalid CSV: {exc}") from None
 
 
-def _types(prop: Any) -> set[str]:
-    """The JSON types a property allows (``type`` and the branches of ``anyOf``/``oneOf``)."""
-    if not isinstance(prop, dict):
-        return set()
-    found: set[str] = set()
-    kind = prop.get("type")
-    if isinstance(kind, str):
-        found.add(kind)
-    elif isinstance(kind, list):
-        found.update(k for k in kind if isinstance(k, str))
-    for key in ("anyOf", "oneOf"):
-        for branch in prop.get(key) or []:
-            found |= _types(branch)
-    return found
+def _types(schema: TableSchema, column: str) -> frozenset[str]:
+    """The JSON types a top-level property allows (``null`` included); empty when unconstrained or undeclared."""
+    found = field_type(schema.json_schema, (column,))
+    return (found.json_types if found is not None else None) or frozenset()
 
 
-def _convert(value: str, types: set[str]) -> Any:
+def _convert(value: str, types: frozenset[str]) -> Any:
     """A CSV cell as the JSON type its column allows (text when the column allows strings)."""
     if not types or ("string" in types and not types & {"integer", "number", "boolean"}):
         return value

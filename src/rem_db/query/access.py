@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..index.fields import FieldIndex
 from .binder import FieldInfo, TableInfo
 from .plan import And, Between, Compare, Const, Expr, Field, InList, IsNull, Like, Not, Or
 from .predicates import like_prefix
@@ -221,8 +222,8 @@ def leaves(node: Node) -> list[Leaf]:
 class Reader:
     """Reads the ids of access nodes for one table."""
 
-    def __init__(self, db: Any, table: TableInfo) -> None:
-        self.fields = db.index
+    def __init__(self, fields: FieldIndex, table: TableInfo) -> None:
+        self.fields = fields
         self.schema = table.schema
         self.keys_read = 0
 

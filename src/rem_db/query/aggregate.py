@@ -71,7 +71,7 @@ def group_rows(rows: Iterable[Row], keys: list[tuple[Callable[[Row], Any], bool]
     if len(keys) == 1:
         (get, ts), = keys
         for row in rows:
-            k = (typed_key(get(row), ts),)
+            k: tuple[Any, ...] = (typed_key(get(row), ts),)
             bucket = groups.get(k)
             if bucket is None:
                 groups[k] = [row]

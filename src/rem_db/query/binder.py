@@ -22,6 +22,7 @@ from typing import Any
 
 from ..index.fields import indexed_fields
 from ..schema.model import SYSTEM_TIMESTAMPS, TableSchema
+from ..schema.types import allows_extra_fields, field_type
 from .plan import (
     And,
     Between,
@@ -51,8 +52,6 @@ _SYSTEM_TYPES = {
     "deleted_at": frozenset({"string", "null"}),
     "edges": frozenset({"array"}),
 }
-_LITERAL_TYPES = {"number": ("number", "integer"), "string": ("string",), "boolean": ("boolean",),
-                  "null": ("null",), "list": ("array",), "object": ("object",)}
 _TYPE_WORDS = {"string": "a string", "number": "a number", "integer": "an integer", "boolean": "a boolean",
                "null": "null", "array": "a list", "object": "an object"}
 
@@ -86,55 +85,6 @@ class FieldInfo:
         return " or ".join(_TYPE_WORDS.get(t, t) for t in names) or "null"
 
 
-def _resolve(schema: dict[str, Any], prop: Any, depth: int = 0) -> Any:
-    """Follow a local ``$ref`` (``#/$defs/X``) from Pydantic-generated schemas."""
-    while isinstance(prop, dict) and isinstance(prop.get("$ref"), str) and depth < 8:
-        ref = prop["$ref"]
-        if not ref.startswith("#/"):
-            return {}
-        target: Any = schema
-        for part in ref[2:].split("/"):
-            target = target.get(part, {}) if isinstance(target, dict) else {}
-        prop = target
-        depth += 1
-    return prop
-
-
-def _types(schema: dict[str, Any], prop: Any) -> frozenset[str] | None:
-    prop = _resolve(schema, prop)
-    if not isinstance(prop, dict):
-        return None
-    kind = prop.get("type")
-    if isinstance(kind, str):
-        return frozenset({kind})
-    if isinstance(kind, list) and all(isinstance(k, str) for k in kind):
-        return frozenset(kind)
-    branches = prop.get("anyOf") or prop.get("oneOf")
-    if isinstance(branches, list) and branches:
-        out: set[str] = set()
-        for branch in branches:
-            sub = _types(schema, branch)
-            if sub is None:
-                return None
-            out |= sub
-        return frozenset(out)
-    values = prop["enum"] if isinstance(prop.get("enum"), list) else (
-        [prop["const"]] if "const" in prop else None)
-    if values:
-        return frozenset(t for v in values for t in _LITERAL_TYPES[literal_class(v)])
-    return None
-
-
-def _is_timestamp(schema: dict[str, Any], prop: Any) -> bool:
-    prop = _resolve(schema, prop)
-    if not isinstance(prop, dict):
-        return False
-    if prop.get("format") == "date-time":
-        return True
-    branches = prop.get("anyOf") or prop.get("oneOf") or []
-    return any(_is_timestamp(schema, b) for b in branches if isinstance(b, dict))
-
-
 class TableInfo:
     """A table's schema as the query engine sees it: field types, timestamps, indexes."""
 
@@ -143,8 +93,7 @@ class TableInfo:
         self.table = schema.short_name
         self.raw = schema.json_schema
         self.props = schema.properties if isinstance(schema.properties, dict) else {}
-        extra = self.raw.get("additionalProperties")
-        self.open = not self.props or (extra is not None and extra is not False)
+        self.open = allows_extra_fields(self.raw)
         self.indexed = frozenset(indexed_fields(schema))
         self._fields: dict[tuple[str, ...], FieldInfo] = {}
 
@@ -163,27 +112,19 @@ class TableInfo:
             return FieldInfo(f.path, timestamp=head in SYSTEM_TIMESTAMPS, types=_SYSTEM_TYPES[head],
                              items=frozenset({"object"}) if head == "edges" else None,
                              indexed=head in self.indexed, system=True)
-        prop = self.props.get(head)
-        if prop is None:
+        if head not in self.props:
             if self.open:
                 return FieldInfo(f.path)
             known = [*self.props, *_SYSTEM_TYPES]
             close = difflib.get_close_matches(head, known, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f" (columns: {', '.join(known)})"
             raise error(f"unknown column {head!r} in table {self.table!r}{hint}", text, f.pos)
-        for part in f.path[1:]:
-            prop = _resolve(self.raw, prop)
-            sub = prop.get("properties") if isinstance(prop, dict) else None
-            prop = sub.get(part) if isinstance(sub, dict) else None
-            if prop is None:
-                return FieldInfo(f.path)
-        types = _types(self.raw, prop)
-        items = None
-        resolved = _resolve(self.raw, prop)
-        if types is not None and "array" in types and isinstance(resolved, dict):
-            items = _types(self.raw, resolved.get("items"))
-        timestamp = _is_timestamp(self.raw, prop) if single else False
-        return FieldInfo(f.path, timestamp=timestamp, types=types, items=items,
+        ft = field_type(self.raw, f.path)
+        if ft is None:  # a nested path the schema does not declare
+            return FieldInfo(f.path)
+        types = ft.json_types
+        items = ft.items.json_types if types is not None and "array" in types and ft.items is not None else None
+        return FieldInfo(f.path, timestamp=single and ft.is_datetime, types=types, items=items,
                          indexed=single and head in self.indexed)
 
 
@@ -367,53 +308,54 @@ def substitute(expr: Expr | None, values: Mapping[int | str, Any], text: str | N
     to ``bound`` (the only ones whose literals still need checking against the schema)."""
     if expr is None:
         return None
-    kind = type(expr)
+    node: Any = expr  # one of the Expr classes, dispatched on its exact type below
+    kind = type(node)
+    out: Expr
     if kind is Compare:  # the most common condition, handled without the generic machinery below
-        left, right = expr.left, expr.right  # type: ignore[union-attr]
+        left, right = node.left, node.right
         lp, rp = type(left) is Param, type(right) is Param
         if not (lp or rp):
             return expr
-        out = Compare(expr.op, bind_operand(left, values, text) if lp else left,  # type: ignore[union-attr]
-                      bind_operand(right, values, text) if rp else right, expr.pos)  # type: ignore[union-attr]
+        out = Compare(node.op, bind_operand(left, values, text) if lp else left,
+                      bind_operand(right, values, text) if rp else right, node.pos)
         if bound is not None:
             bound.append(out)
         return out
     if kind is And or kind is Or:
-        old = expr.items  # type: ignore[union-attr]
+        old = node.items
         items = [substitute(e, values, text, bound) for e in old]
         for a, b in zip(items, old, strict=True):
             if a is not b:
-                return kind(tuple(items))  # type: ignore[arg-type]
+                return kind(tuple(items))
         return expr
     if kind is Not:
-        item = substitute(expr.item, values, text, bound)  # type: ignore[union-attr]
-        return expr if item is expr.item else Not(item)  # type: ignore[arg-type, union-attr]
-    operands = _OPERANDS[kind](expr)
+        item = substitute(node.item, values, text, bound)
+        return expr if item is node.item else Not(item)  # type: ignore[arg-type]
+    operands = _OPERANDS[kind](node)
     for o in operands:
         if type(o) is Param:
             break
     else:
         return expr
-    out: Expr
     if kind is InList:
         items_: list[Operand] = []
-        for item in expr.items:  # type: ignore[union-attr]
+        for item in node.items:
             value = bind_operand(item, values, text, allow_list=True)
             if isinstance(value, Const) and isinstance(value.value, tuple):
                 items_.extend(Const(v, value.pos) for v in value.value)
             else:
                 items_.append(value)
-        out = InList(bind_operand(expr.expr, values, text), tuple(items_), expr.pos)  # type: ignore[union-attr]
+        out = InList(bind_operand(node.expr, values, text), tuple(items_), node.pos)
     else:
         new = [bind_operand(o, values, text) for o in operands]
         if kind is Compare:
-            out = Compare(expr.op, new[0], new[1], expr.pos)  # type: ignore[union-attr]
+            out = Compare(node.op, new[0], new[1], node.pos)
         elif kind is Between:
-            out = Between(new[0], new[1], new[2], expr.pos)  # type: ignore[union-attr]
+            out = Between(new[0], new[1], new[2], node.pos)
         elif kind is Like:
-            out = Like(new[0], new[1], expr.insensitive, expr.escape, expr.pos)  # type: ignore[union-attr]
+            out = Like(new[0], new[1], node.insensitive, node.escape, node.pos)
         else:
-            out = kind(new[0], expr.pos)  # type: ignore[call-arg]
+            out = kind(new[0], node.pos)
     if bound is not None:
         bound.append(out)
     return out

@@ -1,16 +1,17 @@
-"""The query engine of one :class:`~rem_db.Database`: parse (with an LRU cache of plans by query text),
-bind parameters, check against the schema, execute, explain."""
+"""The query engine of one open database: parse (with an LRU cache of plans by query text), bind
+parameters, check against the schema, execute, explain. It reads through its :class:`~.ports.QuerySources`
+only."""
 
 from __future__ import annotations
 
-import difflib
 import threading
 from collections import OrderedDict
 from typing import Any
 
 from ..errors import QueryError
+from ..schema.model import TableSchema
 from .binder import TableInfo, check_expr, param_values, substitute
-from .executor import PreparedSelect, SelectRun, prepare
+from .executor import SelectRun
 from .explain import Trace, render
 from .filters import BoundWhere, Filter
 from .forms import run_lookup, run_search, run_traverse
@@ -26,18 +27,13 @@ from .plan import (
     Statement,
     TraversePlan,
 )
-from .positions import error
+from .ports import QuerySources
 from .predicates import Compiler
+from .prepared import PreparedSelect, prepare
 from .sql import Counter, parse_where
+from .tables import find_schema
 
 CACHE_SIZE = 512
-
-
-def unknown_table(db: Any, table: str, text: str | None, pos: int) -> QueryError:
-    names = [s.short_name for s in db.schemas.all()]
-    close = difflib.get_close_matches(table, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else f" (tables: {', '.join(names)})"
-    return error(f"unknown table {table!r}{hint}", text, pos)
 
 
 class PlanCache:
@@ -75,10 +71,10 @@ class PlanCache:
 
 
 class QueryEngine:
-    """``query`` / ``explain`` / ``count`` / ``filter`` for one database handle."""
+    """``query`` / ``explain`` / ``count`` / ``filter`` over one database's :class:`~.ports.QuerySources`."""
 
-    def __init__(self, db: Any, cache_size: int = CACHE_SIZE) -> None:
-        self.db = db
+    def __init__(self, sources: QuerySources, cache_size: int = CACHE_SIZE) -> None:
+        self.sources = sources
         self.cache = PlanCache(cache_size)
 
     # -- parsing -------------------------------------------------------------------------------------
@@ -93,11 +89,8 @@ class QueryEngine:
             self.cache.put(text, parsed)
         return parsed
 
-    def _schema(self, table: str, text: str | None, pos: int) -> Any:
-        schema = self.db.schemas.find(table)
-        if schema is None:
-            raise unknown_table(self.db, table, text, pos)
-        return schema
+    def _schema(self, table: str, text: str | None, pos: int) -> TableSchema:
+        return find_schema(self.sources.schemas, table, text, pos)
 
     def _prepared(self, parsed: Parsed, plan: SelectPlan) -> PreparedSelect:
         schema = self._schema(plan.table, parsed.text, plan.table_pos)
@@ -135,13 +128,13 @@ class QueryEngine:
         try:
             if isinstance(stmt, SelectPlan):
                 prep = self._prepared(parsed, stmt)
-                return SelectRun(self.db, prep, values, include_deleted, trace).run()
+                return SelectRun(self.sources.entities, prep, values, include_deleted, trace).run()
             if isinstance(stmt, LookupPlan):
-                return run_lookup(self.db, stmt, parsed, values, include_deleted, trace)
+                return run_lookup(self.sources.forms, stmt, parsed, values, include_deleted, trace)
             if isinstance(stmt, SearchPlan):
-                return run_search(self.db, stmt, parsed, values, include_deleted, trace)
+                return run_search(self.sources, stmt, parsed, values, include_deleted, trace)
             if isinstance(stmt, TraversePlan):
-                return run_traverse(self.db, stmt, parsed, values, include_deleted, trace)
+                return run_traverse(self.sources.forms, stmt, parsed, values, include_deleted, trace)
         except RecursionError:
             raise QueryError("the query nests too deeply") from None
         raise QueryError("EXPLAIN cannot be nested")
@@ -166,14 +159,16 @@ class QueryEngine:
         """``SELECT COUNT(*) FROM table WHERE <where>`` (``where`` is a condition, parameters bound)."""
         self._schema(table, None, -1)
         if where is None or not str(where).strip():
-            return self.db.index.count_table(table, include_deleted=include_deleted)
+            return self.sources.entities.fields.count_table(table, include_deleted=include_deleted)
         parsed = self._where(table, where)
         values = param_values(parsed, params)
         rows = self._execute(parsed, parsed.statement, values, include_deleted, Trace(where))
         return int(rows[0]["count(*)"])
 
     def filter(self, table: str, where: str | BoundWhere | None, params: Any = None) -> Filter:
-        """A compiled WHERE for ``table`` (see :func:`rem_db.query.filters.compile_filter`)."""
+        """Compile ``where`` (SQL condition text, ``?`` / ``:name`` parameters bound from ``params``; or a
+        :class:`BoundWhere`) for ``table``: see :mod:`.filters`. Raises :class:`~rem_db.QueryError` naming
+        the position of a syntax error, an unknown column or a type mismatch."""
         info = TableInfo(self._schema(table, None, -1))
         if isinstance(where, BoundWhere):
             expr, text = where.expr, str(where)
@@ -181,15 +176,16 @@ class QueryEngine:
         elif where is None or not str(where).strip():
             if params:
                 raise QueryError("parameters were given without a WHERE condition")
-            return Filter(self.db, info, None, lambda row: True, "")
+            return Filter(self.sources.entities, info, None, lambda row: True, "")
         else:
             parsed = self._where(table, str(where))
             values = param_values(parsed, params)
             plan = parsed.statement
             assert isinstance(plan, SelectPlan)
-            expr = substitute(plan.where, values, parsed.text) if values else plan.where
-            text = parsed.text if not values else render(expr)
+            bound = substitute(plan.where, values, parsed.text) if values else plan.where
+            assert bound is not None  # a WHERE condition parses to an expression
+            expr, text = bound, parsed.text if not values else render(bound)
             check_expr(expr, info, parsed.text)
         pred = Compiler(info, text).compile(expr)
-        return Filter(self.db, info, expr, pred, text)
+        return Filter(self.sources.entities, info, expr, pred, text)
 

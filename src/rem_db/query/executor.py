@@ -3,148 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from ..schema.model import TableSchema
-from ..storage.codec import decode_value, successor
+from ..entities.engine import EntityEngine
+from ..index.fields import CF as FIELD_INDEX
+from ..storage.codec import decode_value
+from ..storage.keyspace import prefix_range
 from . import access as acc
 from . import scan
-from .aggregate import AggSpec, group_rows
-from .binder import FieldInfo, TableInfo, bind_count, check_expr, substitute
+from .aggregate import group_rows
+from .binder import bind_count, check_expr, substitute
 from .explain import Trace, render
 from .ordering import SortSpec, sort_rows
-from .plan import Aggregate, And, Column, Expr, Field, SelectPlan, Star
+from .plan import And, Expr, Star
 from .planner import Choice, choose
-from .positions import error
 from .predicates import Compiler, Pred, getter
 from .prefilter import compile_prefilter
+from .prepared import PreparedSelect
 from .values import typed_key
 
 Row = dict[str, Any]
 
 
-@dataclass
-class Output:
-    """One output column: its unique name and how it is computed."""
-
-    name: str
-    field: FieldInfo | None = None  # a plain field
-    agg: AggSpec | None = None  # an aggregate
-    hidden: bool = False  # computed for ORDER BY only
-
-    def __post_init__(self) -> None:
-        self.get = getter(self.field.path) if self.field is not None else None
-
-
-@dataclass
-class PreparedSelect:
-    """A SELECT checked against one schema; reused while that schema object is current."""
-
-    plan: SelectPlan
-    table: TableInfo
-    text: str
-    star: bool
-    outputs: list[Output]
-    group: list[FieldInfo]
-    order: list[tuple[Any, bool, bool]]  # (FieldInfo | output index, descending, nulls_first)
-    static: bool  # no parameters: predicate and access tree are built once
-    aggregated: bool = False
-    _pred: Pred | None = None
-    _access: Any = None
-    _analyzed: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def schema(self) -> TableSchema:
-        return self.table.schema
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for name in names:
-        if name in seen:
-            seen[name] += 1
-            candidate = f"{name}_{seen[name]}"
-            while candidate in seen:
-                seen[name] += 1
-                candidate = f"{name}_{seen[name]}"
-            seen[candidate] = 0
-            out.append(candidate)
-        else:
-            seen[name] = 0
-            out.append(name)
-    return out
-
-
-def prepare(plan: SelectPlan, table: TableInfo, text: str, static: bool) -> PreparedSelect:
-    """Check a SELECT against its table: fields, literal types, aggregate arguments."""
-    outputs: list[Output] = []
-    names = _unique([c.name for c in plan.columns if isinstance(c, Column)])
-    it = iter(names)
-    column_output: dict[int, int] = {}  # SELECT-list position -> output index (``*`` has none)
-    for n, col in enumerate(plan.columns):
-        if isinstance(col, Star):
-            continue
-        column_output[n] = len(outputs)
-        name = next(it)
-        if isinstance(col.expr, Field):
-            outputs.append(Output(name, field=table.field(col.expr, text)))
-        else:
-            outputs.append(Output(name, agg=_agg(col.expr, name, table, text)))
-    check_expr(plan.where, table, text)
-    group = [table.field(f, text) for f in plan.group_by if isinstance(f, Field)]
-    order: list[tuple[Any, bool, bool]] = []
-    for key in plan.order_by:
-        if isinstance(key.expr, int):
-            target: Any = column_output[key.expr]
-        elif isinstance(key.expr, Aggregate):
-            target = _output_for(outputs, key.expr, table, text)
-        elif plan.aggregated:
-            target = _group_output(outputs, table.field(key.expr, text))
-        else:
-            target = table.field(key.expr, text)
-        order.append((target, key.descending, key.nulls_first))
-    star = any(isinstance(c, Star) for c in plan.columns)
-    return PreparedSelect(plan, table, text, star, outputs, group, order, static, plan.aggregated)
-
-
-def _agg(agg: Aggregate, name: str, table: TableInfo, text: str) -> AggSpec:
-    info = table.field(agg.arg, text) if agg.arg is not None else None
-    label = agg.name.upper() if agg.arg is None else f"{agg.func.upper()}({agg.arg.name})"
-    if agg.func in ("sum", "avg") and info is not None and info.types is not None \
-            and not info.types & {"number", "integer"}:
-        raise error(f"{label} needs a numeric column: {info.name!r} is {info.describe_type()}", text, agg.pos)
-    return AggSpec(agg.func, info.path if info else None, name, bool(info and info.timestamp), label)
-
-
-def _output_for(outputs: list[Output], agg: Aggregate, table: TableInfo, text: str) -> int:
-    """The output computing ``agg`` (an ORDER BY aggregate), added as a hidden one when not selected."""
-    path = agg.arg.path if agg.arg is not None else None
-    for i, o in enumerate(outputs):
-        if o.agg is not None and o.agg.func == agg.func and o.agg.path == path:
-            return i
-    name = f"__order_{len(outputs)}"
-    outputs.append(Output(name, agg=_agg(agg, name, table, text), hidden=True))
-    return len(outputs) - 1
-
-
-def _group_output(outputs: list[Output], info: FieldInfo) -> int:
-    """The output showing group column ``info`` (an ORDER BY key), added as a hidden one when not selected."""
-    for i, o in enumerate(outputs):
-        if o.field is not None and o.field.path == info.path:
-            return i
-    outputs.append(Output(f"__order_{len(outputs)}", field=info, hidden=True))
-    return len(outputs) - 1
-
-
 class SelectRun:
     """One execution of a prepared SELECT with bound parameter values."""
 
-    def __init__(self, db: Any, prep: PreparedSelect, values: Mapping[int | str, Any], include_deleted: bool,
-                 trace: Trace) -> None:
-        self.db = db
+    def __init__(self, entities: EntityEngine, prep: PreparedSelect, values: Mapping[int | str, Any],
+                 include_deleted: bool, trace: Trace) -> None:
+        self.entities = entities
         self.prep = prep
         self.table = prep.table
         self.text = prep.text
@@ -200,7 +86,7 @@ class SelectRun:
             self.trace.step("limit", "LIMIT 0: nothing to read", 0, 0)
             return []
         with scan.gc_paused():
-            choice = choose(self)
+            choice = choose(self.entities, self.prep, self.where, self.access_tree(), self.limit, self.offset)
             self.trace.access = choice.mode
             if self.prep.aggregated:
                 return self._aggregate(choice)
@@ -219,7 +105,7 @@ class SelectRun:
         n_read = n_kept = 0
         if choice.candidates is None:  # the scan yields live rows of the table only
             stats = scan.ScanStats()
-            source, estimate, how = scan.table_rows(self.db, table, include_deleted, self.prefilter(), stats)
+            source, estimate, how = scan.table_rows(self.entities, table, include_deleted, self.prefilter(), stats)
             read = self.trace.step("table scan", how, estimate, 0)
             filt = self.trace.step("filter", condition, None, 0)
             try:
@@ -238,7 +124,7 @@ class SelectRun:
         filt = self.trace.step("filter", condition, None, 0)
         check_table = choice.by_id
         try:
-            for row in scan.fetch(self.db, sorted(choice.candidates)):
+            for row in scan.fetch(self.entities, sorted(choice.candidates)):
                 n_read += 1
                 if check_table and row.get("entity_type") != table:
                     continue
@@ -272,7 +158,7 @@ class SelectRun:
         info = choice.order_field
         assert info is not None and self.limit is not None
         first_desc, nulls_first = self.prep.order[0][1], self.prep.order[0][2]
-        fields, schema, name = self.db.index, self.table.schema, info.name
+        fields, schema, name = self.entities.fields, self.table.schema, info.name
         need = self.offset + self.limit
         single = len(self.prep.order) == 1
 
@@ -300,7 +186,7 @@ class SelectRun:
             if choice.candidates is not None:
                 chunk = [p for p in chunk if p[1] in choice.candidates]
             walked += len(chunk)
-            rows = self.db._engine.get_many([i for _, i in chunk])
+            rows = self.entities.get_many([i for _, i in chunk])
             for (value, _), row in zip(chunk, rows, strict=True):
                 if row is None or (not self.include_deleted and row.get("deleted_at") is not None):
                     continue
@@ -414,8 +300,8 @@ class SelectRun:
 
     def _count_from_index(self, choice: Choice) -> list[Row]:
         """COUNT(*) [GROUP BY indexed field] from index keys alone, without reading rows."""
-        prep, fields, table = self.prep, self.db.index, self.table.table
-        deleted = set() if self.include_deleted else scan.deleted_ids(self.db, table)
+        prep, fields, table = self.prep, self.entities.fields, self.table.table
+        deleted = set() if self.include_deleted else scan.deleted_ids(self.entities, table)
         cands = choice.candidates
         if not prep.group:
             if cands is None:
@@ -430,15 +316,15 @@ class SelectRun:
         counts: dict[bytes, int] = {}
         start = len(prefix)
         keys_read = 0
-        for key in scan.index_keys(self.db, prefix, successor(prefix)):
+        for key in fields.store.scan_keys(FIELD_INDEX, *prefix_range(prefix)):
             keys_read += 1
             id16 = key[-16:]
             if cands is not None and id16 not in cands:
                 continue
             if deleted and id16 in deleted:
                 continue
-            value = key[start:-16]
-            counts[value] = counts.get(value, 0) + 1
+            encoded = key[start:-16]
+            counts[encoded] = counts.get(encoded, 0) + 1
         self.trace.step("index count", f"group by {info.name} over its index keys"
                         + (f", {choice.detail}" if cands is not None else ""), keys_read, sum(counts.values()))
         out = []

@@ -1,6 +1,7 @@
-"""WHERE filters for other features (vector-search pre-filtering): ``compile_filter``.
+"""WHERE filters for other features (vector-search pre-filtering, exports), compiled by
+:meth:`QueryEngine.filter <rem_db.query.engine.QueryEngine.filter>`::
 
-    f = compile_filter(db, "articles", "year > ? AND category = 'x'", [2000])
+    f = queries.filter("articles", "year > ? AND category = 'x'", [2000])
     f.matches(entity)   # -> bool: the WHERE is TRUE for this entity (SQL three-valued logic)
     f.candidate_ids()   # -> set of 16-byte ids from the field indexes (a superset of the matches),
                         #    or None when no index applies (check every row with matches())
@@ -13,7 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..entities.engine import EntityEngine
+from . import access as acc
+from . import planner
+from .binder import TableInfo
 from .plan import Expr
+from .predicates import Pred
 
 
 class BoundWhere(str):
@@ -31,17 +37,25 @@ class BoundWhere(str):
 class Filter:
     """A compiled WHERE over one table."""
 
-    def __init__(self, db: Any, table: Any, expr: Expr | None, pred: Any, text: str) -> None:
-        self._db = db
+    def __init__(self, entities: EntityEngine, table: TableInfo, expr: Expr | None, pred: Pred,
+                 text: str) -> None:
+        self._entities = entities
         self._table = table
         self.expr = expr
         self._pred = pred
         self.where = text
-        self._candidates: Any = ...
+        self._candidates: set[bytes] | None = None
+        self._read = False  # candidate ids are read once, on first use
 
     @property
     def table(self) -> str:
+        """The table's name."""
         return self._table.table
+
+    @property
+    def info(self) -> TableInfo:
+        """The table as the query engine checked the condition against it (fields and their types)."""
+        return self._table
 
     def matches(self, entity: dict[str, Any]) -> bool:
         """Whether the condition is TRUE for ``entity`` (FALSE and UNKNOWN are both "no")."""
@@ -50,35 +64,12 @@ class Filter:
     def candidate_ids(self) -> set[bytes] | None:
         """Ids the field indexes allow (a superset of the matching rows, soft-deleted ones included), or
         ``None`` when no index applies or it would not narrow the table usefully."""
-        if self._candidates is ...:
-            from . import access as acc
-            from .planner import CAP
-
+        if not self._read:
             tree = acc.analyze(self.expr, self._table)
-            got = None
-            if tree is not None:
-                reader = acc.Reader(self._db, self._table)
-                got = reader.collect(tree, CAP)
-                if got is None:
-                    from .scan import table_count
-
-                    bigger = table_count(self._db, self.table) // 3
-                    if bigger > CAP:
-                        got = reader.collect(tree, bigger)
+            got = None if tree is None else planner.collect(self._entities, self._table, tree, planner.CAP)
             self._candidates = None if got is None else got.ids
+            self._read = True
         return None if self._candidates is None else set(self._candidates)
 
     def __repr__(self) -> str:
         return f"<Filter {self.table}: {self.where or 'TRUE'}>"
-
-
-def compile_filter(db: Any, table: str, where: str | None, params: Any = None) -> Filter:
-    """Compile ``where`` (SQL condition text, ``?`` / ``:name`` parameters bound from ``params``) for
-    ``table``. Raises :class:`~rem_db.QueryError` naming the position of a syntax error, an unknown column
-    or a type mismatch."""
-    engines = getattr(db, "_queries", None)
-    if engines is None:
-        from .engine import QueryEngine
-
-        return QueryEngine(db).filter(table, where, params)
-    return engines().filter(table, where, params)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from ..errors import QueryError
 from .plan import ExplainPlan, Parsed, Statement
@@ -12,7 +13,8 @@ from .sql import Counter, parse_select
 
 # the first word, after whitespace and comments
 _WORD = re.compile(r"(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/)*([A-Za-z_][A-Za-z0-9_]*)", re.DOTALL)
-_FORMS = {"lookup": parse_lookup, "search": parse_search, "traverse": parse_traverse}
+_FORMS: dict[str, Callable[[str, int, Counter], Statement]] = {
+    "lookup": parse_lookup, "search": parse_search, "traverse": parse_traverse}
 EMPTY = "empty query: expected SELECT …, LOOKUP, SEARCH or TRAVERSE"
 
 

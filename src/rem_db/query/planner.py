@@ -20,14 +20,13 @@ Candidate rows are always re-checked against the whole WHERE, so an index only e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from ..entities.engine import EntityEngine
 from . import access as acc
 from . import scan
-from .binder import FieldInfo
-
-if TYPE_CHECKING:
-    from .executor import SelectRun
+from .binder import FieldInfo, TableInfo
+from .plan import Expr
+from .prepared import PreparedSelect
 
 CAP = 20_000
 ORDER_CANDIDATES = 2_000  # a candidate set this small (or 20x LIMIT) is sorted instead of walking an index
@@ -35,6 +34,9 @@ ORDER_CANDIDATES = 2_000  # a candidate set this small (or 20x LIMIT) is sorted 
 
 @dataclass(slots=True)
 class Choice:
+    """How a SELECT reads its rows: the access mode, the candidate ids an index gave (``None``: every row),
+    the EXPLAIN detail, and the field an ``index-order`` walk follows."""
+
     mode: str  # "scan" | "index" | "index-order" | "index-count" | "count-table"
     candidates: set[bytes] | None = None
     detail: str = ""
@@ -42,14 +44,15 @@ class Choice:
     order_field: FieldInfo | None = None
 
 
-def collect(run: SelectRun, tree: acc.Node | None, cap: float) -> acc.Collected | None:
-    """Candidate ids of a WHERE's index parts, read up to ``cap`` (raised once for big tables)."""
+def collect(entities: EntityEngine, table: TableInfo, tree: acc.Node | None, cap: float) -> acc.Collected | None:
+    """Candidate ids of a WHERE's index parts, read up to ``cap`` (raised once, to a third of the table, for
+    big tables when ``cap`` is :data:`CAP`)."""
     if tree is None:
         return None
-    reader = acc.Reader(run.db, run.table)
+    reader = acc.Reader(entities.fields, table)
     got = reader.collect(tree, cap)
     if got is None and cap == CAP:
-        bigger = scan.table_count(run.db, run.table.table) // 3
+        bigger = scan.table_count(entities, table.table) // 3
         if bigger > CAP:
             got = reader.collect(tree, bigger)
     return got
@@ -62,8 +65,7 @@ def describe(got: acc.Collected) -> str:
     return text
 
 
-def _count_only(run: SelectRun) -> bool:
-    prep = run.prep
+def _count_only(prep: PreparedSelect) -> bool:
     if len(prep.group) > 1:
         return False
     for o in prep.outputs:
@@ -78,9 +80,8 @@ def _count_only(run: SelectRun) -> bool:
     return True
 
 
-def _order_field(run: SelectRun) -> FieldInfo | None:
-    prep = run.prep
-    if not prep.order or run.limit is None or prep.aggregated:
+def _order_field(prep: PreparedSelect, limit: int | None) -> FieldInfo | None:
+    if not prep.order or limit is None or prep.aggregated:
         return None
     target = prep.order[0][0]
     if isinstance(target, int):
@@ -92,24 +93,26 @@ def _order_field(run: SelectRun) -> FieldInfo | None:
     return target
 
 
-def choose(run: SelectRun) -> Choice:
-    tree = run.access_tree()
-    if run.prep.aggregated and _count_only(run):
-        if run.where is None:
-            return Choice("index-count" if run.prep.group else "count-table")
+def choose(entities: EntityEngine, prep: PreparedSelect, where: Expr | None, tree: acc.Node | None,
+           limit: int | None, offset: int) -> Choice:
+    """How to read the rows of a SELECT whose bound WHERE is ``where`` (``tree``: its index access tree)."""
+    table = prep.table
+    if prep.aggregated and _count_only(prep):
+        if where is None:
+            return Choice("index-count" if prep.group else "count-table")
         if tree is not None and tree.exact:
-            got = acc.Reader(run.db, run.table).collect(tree, acc.INF)
+            got = acc.Reader(entities.fields, table).collect(tree, acc.INF)
             if got is not None and got.complete:
                 return Choice("index-count", got.ids, describe(got))
-    order_field = _order_field(run)
+    order_field = _order_field(prep, limit)
     if order_field is not None:
-        assert run.limit is not None
-        small = max(ORDER_CANDIDATES, 20 * (run.offset + run.limit))
-        got = collect(run, tree, small)
+        assert limit is not None
+        small = max(ORDER_CANDIDATES, 20 * (offset + limit))
+        got = collect(entities, table, tree, small)
         if got is None:
             return Choice("index-order", order_field=order_field)
     else:
-        got = collect(run, tree, CAP)
+        got = collect(entities, table, tree, CAP)
     if got is not None:
         return Choice("index", got.ids, describe(got), by_id=any(leaf.kind == "ids" for leaf in got.used))
     return Choice("scan")

@@ -21,10 +21,14 @@ from typing import Any
 
 import orjson
 
+from ..entities.engine import ENTITIES, EntityEngine
+from ..storage.codec import TAG_NULL
+
 CHUNK = 1000
 _ID_END = 43  # len('{"id":"') + 36
 _HEAD = b'{"id":"'
 _TYPE_KEY = b'","entity_type":'
+_NOT_NULL = bytes((TAG_NULL + 1,))  # index values above null: the soft-deleted rows of a row list
 
 
 _gc_lock = threading.Lock()
@@ -55,46 +59,28 @@ def gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
-def index_keys(db: Any, lower: bytes, upper: bytes) -> Iterator[bytes]:
-    """Field-index keys in ``[lower, upper)``, through RocksDB's native key iterator (several times cheaper
-    per key than a Python-driven cursor; for scans over every key of a field)."""
-    from rocksdict import ReadOptions
-
-    opts = ReadOptions()
-    opts.set_iterate_upper_bound(upper)
-    # a generator, so ``opts`` (which holds the upper bound) lives as long as the iterator
-    yield from db.index.store.cfs["field_index"].keys(from_key=lower, read_opt=opts)
-
-
-def fetch(db: Any, ids: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+def fetch(engine: EntityEngine, ids: Iterable[bytes]) -> Iterator[dict[str, Any]]:
     """The entities of ``ids`` (missing ones skipped), one multi-get per chunk."""
-    return db._engine.iter_ids(iter(ids))
+    return engine.iter_ids(iter(ids))
 
 
-_counts: weakref.WeakKeyDictionary[Any, dict[tuple[str, bool], tuple[int, int]]] = weakref.WeakKeyDictionary()
+_counts: weakref.WeakKeyDictionary[EntityEngine, dict[tuple[str, bool], tuple[int, int]]] = \
+    weakref.WeakKeyDictionary()
 
 
-def _sequence(db: Any) -> int | None:
-    """RocksDB's latest sequence number: it moves with every write, so cached counts stay exact."""
-    try:
-        return int(db._engine.store._db.latest_sequence_number())
-    except Exception:  # a store without it: never cache
-        return None
-
-
-def table_count(db: Any, table: str, include_deleted: bool = True) -> int:
-    """Rows of a table (from its row list), cached until the next write to the database."""
-    seq = _sequence(db)
-    cache = _counts.setdefault(db, {})
+def table_count(engine: EntityEngine, table: str, include_deleted: bool = True) -> int:
+    """Rows of a table (from its row list), cached until the next write to the store (its sequence number
+    moves with every write, so cached counts stay exact)."""
+    seq = engine.store.sequence()
+    cache = _counts.setdefault(engine, {})
     hit = cache.get((table, include_deleted))
-    if seq is not None and hit is not None and hit[0] == seq:
+    if hit is not None and hit[0] == seq:
         return hit[1]
     if include_deleted:
-        n = db.index.count_table(table, include_deleted=True)
+        n = engine.fields.count_table(table, include_deleted=True)
     else:
-        n = table_count(db, table, True) - len(deleted_ids(db, table))
-    if seq is not None:
-        cache[(table, include_deleted)] = (seq, n)
+        n = table_count(engine, table, True) - len(deleted_ids(engine, table))
+    cache[(table, include_deleted)] = (seq, n)
     return n
 
 
@@ -107,29 +93,30 @@ class ScanStats:
         self.seen = self.decoded = 0
 
 
-def sequential_pays(db: Any, table: str) -> bool:
+def sequential_pays(engine: EntityEngine, table: str) -> bool:
     """Whether one pass over every entity of the tenant beats per-id reads for ``table``.
 
     Measured on this machine class: the sequential pass costs ~1 µs per entity scanned (other tables'
     rows are skipped undecoded), a multi-get ~3.5 µs per row read; so the pass wins once the table
     holds about a third of the tenant's entities."""
-    total = _entity_estimate(db)
-    return bool(total) and table_count(db, table, True) * 3 >= total
+    total = engine.store.estimate_keys(ENTITIES)
+    return bool(total) and table_count(engine, table, True) * 3 >= total
 
 
-def table_rows(db: Any, table: str, include_deleted: bool, prefilter: Callable[[bytes], bool] | None = None,
+def table_rows(engine: EntityEngine, table: str, include_deleted: bool,
+               prefilter: Callable[[bytes], bool] | None = None,
                stats: ScanStats | None = None) -> tuple[Iterator[dict[str, Any]], int, str]:
     """Every row of ``table`` (live ones unless ``include_deleted``); also the table's row count (the
     estimate) and how it is read. ``prefilter`` (see :mod:`.prefilter`) may skip rows by their stored
     bytes before they are decoded; ``stats`` counts what was read."""
-    rows = table_count(db, table, include_deleted)
+    rows = table_count(engine, table, include_deleted)
     stats = stats if stats is not None else ScanStats()
-    if sequential_pays(db, table):
-        seq = _sequential(db, table, include_deleted, prefilter, stats)
+    if sequential_pays(engine, table):
+        seq = _sequential(engine, table, include_deleted, prefilter, stats)
         if seq is not None:
             how = "sequential" + (", byte pre-filter" if prefilter else "")
             return seq, rows, how
-    return _counted(db._engine.rows(table, include_deleted), stats), rows, "row list, multi-get"
+    return _counted(engine.rows(table, include_deleted), stats), rows, "row list, multi-get"
 
 
 def _counted(rows: Iterator[dict[str, Any]], stats: ScanStats) -> Iterator[dict[str, Any]]:
@@ -143,34 +130,21 @@ def _counted(rows: Iterator[dict[str, Any]], stats: ScanStats) -> Iterator[dict[
         stats.decoded += n
 
 
-def deleted_ids(db: Any, table: str) -> set[bytes]:
-    """Ids of the soft-deleted rows of a table (their ``deleted_at`` index entries are not null)."""
-    return {id16 for _, id16 in db.index.range(db.schemas.get(table), "deleted_at")}
+def deleted_ids(engine: EntityEngine, table: str) -> set[bytes]:
+    """Ids of the soft-deleted rows of a table."""
+    return set(engine.fields.deleted_ids(table))
 
 
-def _entity_estimate(db: Any) -> int:
-    try:
-        return int(db._engine.store.cfs["entities"].property_int_value("rocksdb.estimate-num-keys") or 0)
-    except Exception:  # a build without the property: use the row list
-        return 0
-
-
-def sequential_chunks(db: Any, table: str, fill_cache: bool = True) -> Iterator[tuple[list[bytes], list[bytes]]] | None:
+def sequential_chunks(engine: EntityEngine, table: str,
+                      fill_cache: bool = True) -> Iterator[tuple[list[bytes], list[bytes]]] | None:
     """One pass over the tenant's entities, in key (id) order: the stored bytes of ``table``'s rows in
     chunks, as ``(usual, odd)``. ``usual`` rows start with ``{"id":"<uuid>","entity_type":"<table>",``;
     ``odd`` ones are laid out otherwise (decoded to check their table). Chunks grow from 8 to
     :data:`CHUNK` entities scanned, so a LIMIT stops early. ``None`` when the stored values are not
     plain JSON (then read the row list). ``fill_cache=False`` for one-off bulk reads (an export), which
     should not push the indexes out of the block cache."""
-    from rocksdict import ReadOptions
-
-    engine = db._engine
-    ks = engine.ks
-    cf = engine.store.cfs["entities"]
-    opts = ReadOptions()
-    opts.set_iterate_upper_bound(ks.end)
-    opts.fill_cache(fill_cache)
-    values = iter(cf.values(from_key=ks.prefix, read_opt=opts))
+    lower, upper = engine.ks.entities_range()
+    values = iter(engine.store.values(ENTITIES, lower, upper, fill_cache=fill_cache))
     first = next(values, None)
     if first is None:
         return iter(())
@@ -179,7 +153,6 @@ def sequential_chunks(db: Any, table: str, fill_cache: bool = True) -> Iterator[
     marker = _TYPE_KEY + orjson.dumps(table) + b","
 
     def chunks() -> Iterator[tuple[list[bytes], list[bytes]]]:
-        keep = opts  # noqa: F841 - the iterator's upper bound lives in ``opts``: keep it alive
         loads = orjson.loads
         source = itertools.chain((first,), values)
         size = 8
@@ -198,12 +171,11 @@ def sequential_chunks(db: Any, table: str, fill_cache: bool = True) -> Iterator[
     return chunks()
 
 
-def _sequential(db: Any, table: str, include_deleted: bool, prefilter: Callable[[bytes], bool] | None,
-                stats: ScanStats) -> Iterator[dict[str, Any]] | None:
-    source = sequential_chunks(db, table)
+def _sequential(engine: EntityEngine, table: str, include_deleted: bool,
+                prefilter: Callable[[bytes], bool] | None, stats: ScanStats) -> Iterator[dict[str, Any]] | None:
+    source = sequential_chunks(engine, table)
     if source is None:
         return None
-    engine = db._engine
 
     def rows() -> Iterator[dict[str, Any]]:
         loads = orjson.loads

@@ -415,10 +415,10 @@ class Converter:
     def _negated(expr: Expr, negated: bool) -> Expr:
         return Not(expr) if negated else expr
 
-    def _flatten(self, node: Any, cls: type) -> list[Any]:
+    def _flatten(self, node: Any, cls: type[Any]) -> list[Any]:
         """Operands of a chain of one connective, in text order, without recursion."""
         out: list[Any] = []
-        stack = [node]
+        stack: list[Any] = [node]
         while stack:
             cur = stack.pop()
             while isinstance(cur, self.exp.Paren) and isinstance(cur.this, cls):
@@ -611,7 +611,7 @@ class Converter:
     def _check_aggregation(self, plan: SelectPlan) -> None:
         if not plan.aggregated:
             return
-        group = set(f.path for f in plan.group_by)
+        group = {f.path for f in plan.group_by if isinstance(f, Field)}
         for col in plan.columns:
             if isinstance(col, Star):
                 raise error("SELECT * cannot be combined with aggregates or GROUP BY", self.text, col.pos)

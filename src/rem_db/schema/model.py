@@ -9,6 +9,7 @@ from typing import Any
 import jsonschema_rs
 
 from ..errors import SchemaError
+from .types import type_of
 
 SYSTEM_FIELDS = ("id", "entity_type", "created_at", "modified_at", "deleted_at", "edges")
 SYSTEM_TIMESTAMPS = ("created_at", "modified_at", "deleted_at")
@@ -33,14 +34,6 @@ def parse_version(text: str, table: str = "") -> tuple[int, int, int]:
     if not match:
         raise SchemaError(f"schema {table!r}: version {text!r} is not semver X.Y.Z")
     return int(match[1]), int(match[2]), int(match[3])
-
-
-def _is_timestamp(prop: dict[str, Any]) -> bool:
-    """A date-time property, directly or as one branch of anyOf/oneOf (Pydantic's Optional[datetime])."""
-    if prop.get("format") == "date-time":
-        return True
-    branches = prop.get("anyOf") or prop.get("oneOf") or []
-    return any(isinstance(b, dict) and b.get("format") == "date-time" for b in branches)
 
 
 def _merged_settings(raw: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +171,7 @@ class TableSchema:
             embedding_provider=provider,
             tools=list(settings.get("tools") or []),
             resources=list(settings.get("resources") or []),
-            timestamp_fields=frozenset(p for p, s in props.items() if isinstance(s, dict) and _is_timestamp(s)),
+            timestamp_fields=frozenset(p for p, s in props.items() if type_of(s, raw).is_datetime),
             defaults={p: s["default"] for p, s in props.items() if isinstance(s, dict) and "default" in s},
             validator=validator,
         )

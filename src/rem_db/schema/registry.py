@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from ..entities.records import now_iso
 from ..errors import NotFoundError, SchemaError
+from ..storage.codec import now_iso
 from .builtin import BUILTIN_SCHEMAS, builtin_schema
 from .model import TableSchema
 

@@ -172,3 +172,8 @@ def successor(prefix: bytes) -> bytes:
     if not trimmed:
         raise ValueError("no successor for an all-0xff prefix")
     return trimmed[:-1] + bytes((trimmed[-1] + 1,))
+
+
+def now_iso() -> str:
+    """The current time as a system timestamp (:func:`format_timestamp`)."""
+    return format_timestamp(datetime.now(UTC))

@@ -1,7 +1,8 @@
-"""The key layout of every column family, scoped by tenant (SPEC §3).
+"""The key layout of every column family, scoped by tenant (SPEC §3): the one place keys are built.
 
 All keys start with the encoded tenant, so tenants never see each other's rows, index entries or edges.
-Ids are the 16 raw bytes of the UUID.
+Ids are the 16 raw bytes of the UUID; strings are :func:`~.codec.encode_str` (self-delimiting, so a prefix
+of components is a valid scan prefix).
 
 | column family | key | value |
 |---|---|---|
@@ -11,12 +12,27 @@ Ids are the 16 raw bytes of the UUID.
 | edges | tenant · src · rel_type · dst | edge JSON |
 | reverse_edges | tenant · dst · rel_type · src | edge JSON |
 | adjacency | tenant · src · ``o`` | packed out-neighbours (graph/adjacency.py) |
-| wal | sequence (u64, not tenant-scoped: replication streams the whole database) | record |
+| embeddings | tenant · table · provider spec · id | little-endian float32 |
+| fulltext | tenant · table · ``p`` · term · id / tenant · table · ``d`` · id | term frequency / length |
+| meta | tenant · ``embedding`` · table / tenant · ``bm25`` · table / global names | JSON |
+| wal | sequence (u64, not tenant-scoped: replication streams the whole database) | record (storage/wal.py) |
+
+A new column family's keys get their builder here (and the family its line in storage/families.py).
 """
 
 from __future__ import annotations
 
-from .codec import encode_str, encode_u64, successor
+from .codec import encode_str, successor
+from .wal import seq_key
+
+ADJACENCY_OUT = b"o"
+POSTING = b"p"
+DOC_LENGTH = b"d"
+
+
+def prefix_range(prefix: bytes) -> tuple[bytes, bytes]:
+    """The half-open key range ``[prefix, successor(prefix))`` of every key starting with ``prefix``."""
+    return prefix, successor(prefix)
 
 
 class Keyspace:
@@ -33,6 +49,10 @@ class Keyspace:
     def entity(self, id16: bytes) -> bytes:
         return self.prefix + id16
 
+    def entities_range(self) -> tuple[bytes, bytes]:
+        """Every entity key of the tenant."""
+        return self.prefix, self.end
+
     # field index
     def field_prefix(self, table: str, field: str) -> bytes:
         return self.prefix + encode_str(table) + encode_str(field)
@@ -47,13 +67,47 @@ class Keyspace:
     def key_entry(self, key_value: str, table: str, id16: bytes) -> bytes:
         return self.prefix + encode_str(key_value) + encode_str(table) + id16
 
-    # edges (forward: a = src, b = dst; reverse: a = dst, b = src)
-    def edge(self, a16: bytes, rel_type: str, b16: bytes) -> bytes:
-        return self.prefix + a16 + encode_str(rel_type) + b16
+    # edges (forward: a = src, b = dst; reverse: a = dst, b = src); ``rel`` is the encoded relation type
+    def edge(self, a16: bytes, rel: bytes, b16: bytes) -> bytes:
+        return self.prefix + a16 + rel + b16
 
     def edges_of(self, a16: bytes) -> bytes:
         return self.prefix + a16
 
+    def rel_offset(self) -> int:
+        """Where the encoded relation type starts in an edge key."""
+        return len(self.prefix) + 16
+
+    # adjacency lists
+    def adjacency(self, id16: bytes) -> bytes:
+        return self.prefix + id16 + ADJACENCY_OUT
+
+    # vectors
+    def vector_prefix(self, table: str, spec: str) -> bytes:
+        return self.prefix + encode_str(table) + encode_str(spec)
+
+    def vector(self, table: str, spec: str, id16: bytes) -> bytes:
+        return self.vector_prefix(table, spec) + id16
+
+    def embedding_meta(self, table: str) -> bytes:
+        return self.prefix + encode_str("embedding") + encode_str(table)
+
+    # full-text postings
+    def fulltext_table(self, table: str) -> bytes:
+        return self.prefix + encode_str(table)
+
+    def posting_prefix(self, table: str, term: str) -> bytes:
+        return self.fulltext_table(table) + POSTING + encode_str(term)
+
+    def posting(self, table: str, term: str, id16: bytes) -> bytes:
+        return self.posting_prefix(table, term) + id16
+
+    def doc_length(self, table: str, id16: bytes) -> bytes:
+        return self.fulltext_table(table) + DOC_LENGTH + id16
+
+    def fulltext_stats(self, table: str) -> bytes:
+        return self.prefix + encode_str("bm25") + encode_str(table)
+
 
 def wal_key(seq: int) -> bytes:
-    return encode_u64(seq)
+    return seq_key(seq)

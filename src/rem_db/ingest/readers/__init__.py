@@ -1,4 +1,5 @@
-"""Readers: one module per document format, each ``read(path, detected, info) -> Iterator[Block]``.
+"""Readers: one module per document format, each ``read(path, detected, info) -> Iterator[Block]`` and one
+:func:`~.registry.register_reader` line declaring its kind, content type, extensions and signature.
 
 ``info`` collects facts about the document (``pages``, ``title``, ``sheets`` …) for its metadata. Readers
 raise :class:`~rem_db.ingest.detect.FileProblem` for files they cannot read; they import their parsing
@@ -7,20 +8,25 @@ library on first use.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from importlib import import_module
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..blocks import Block
-from ..detect import Detected
+from .registry import ReadFn, format_of, register_reader
 
-_MODULES = {"text": "text", "markdown": "markdown", "html": "html", "pdf": "pdf", "docx": "docx", "xlsx": "xlsx"}
+if TYPE_CHECKING:
+    from ..detect import Detected
+
+__all__ = ["read_blocks", "reader_for", "register_reader"]
 
 
-def reader_for(detected: Detected) -> Callable[[Path, Detected, dict[str, Any]], Iterator[Block]]:
+def reader_for(detected: Detected) -> ReadFn:
     """The ``read`` function for a detected document kind (records kinds have none: see ``records``)."""
-    return import_module(f".{_MODULES[detected.kind]}", __name__).read
+    read = format_of(detected.kind).read
+    if read is None:
+        raise KeyError(f"{detected.kind!r} files are records, not documents: read them with ingest.records")
+    return read
 
 
 def read_blocks(path: Path, detected: Detected, info: dict[str, Any]) -> Iterator[Block]:

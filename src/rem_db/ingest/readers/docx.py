@@ -12,6 +12,7 @@ from typing import Any
 from ..blocks import LINE, Block, one_line, split_long, squash
 from ..detect import Detected, FileProblem
 from .markdown import _Sections
+from .registry import register_reader
 
 _LIST_STYLES = ("List", "Bullet", "Number")
 
@@ -125,3 +126,7 @@ def _numeric(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+register_reader("docx", read, content_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                extensions=(".docx",), binary=True, zip_part="word/document.xml")

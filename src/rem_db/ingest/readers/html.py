@@ -12,6 +12,7 @@ from typing import Any
 from ..blocks import LINE, MAX_BLOCK_CHARS, Block, one_line, split_long, squash
 from ..detect import Detected, FileProblem
 from .markdown import _Sections
+from .registry import register_reader
 from .text import open_text
 
 FEED_CHARS = 256 * 1024
@@ -137,3 +138,7 @@ def read(path: Path, detected: Detected, info: dict[str, Any]) -> Iterator[Block
     parser.close()
     parser._flush()
     yield from parser.out
+
+
+register_reader("html", read, content_type="text/html", extensions=(".html", ".htm", ".xhtml"),
+                sniff=("<!doctype html", "<html"))

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..blocks import MAX_BLOCK_CHARS, Block, split_long, squash
 from ..detect import Detected
+from .registry import register_reader
 from .text import lines
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
@@ -124,3 +125,6 @@ def _skip_front_matter(source: Iterator[str], info: dict[str, Any]) -> Iterator[
             break
     yield from held
     yield from source
+
+
+register_reader("markdown", read, content_type="text/markdown", extensions=(".md", ".markdown", ".mdown", ".mkd"))

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..blocks import Block, paragraphs, split_long
 from ..detect import Detected, FileProblem
+from .registry import register_reader
 
 log = logging.getLogger("rem_db.ingest")
 _SHORT_LINES = 0.6  # share of one-word lines above which plain-mode text is re-flowed
@@ -106,3 +107,7 @@ def reflow(text: str) -> str:
 def _why(exc: Exception) -> str:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+register_reader("pdf", read, content_type="application/pdf", extensions=(".pdf",), binary=True, magic=b"%PDF-",
+                magic_window=1024)

@@ -8,6 +8,7 @@ from typing import IO, Any
 
 from ..blocks import MAX_BLOCK_CHARS, Block, split_long, squash
 from ..detect import Detected, FileProblem
+from .registry import register_reader
 
 MAX_LINE = 256 * 1024  # characters read at a time from a line
 
@@ -68,3 +69,6 @@ def _emit(buffer: list[str]) -> Iterator[Block]:
     text = squash("\n".join(buffer))
     for piece in split_long(text):
         yield Block(piece)
+
+
+register_reader("text", read, content_type="text/plain", extensions=(".txt", ".text", ".rst", ".log"))

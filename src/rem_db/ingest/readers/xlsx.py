@@ -13,6 +13,7 @@ from typing import Any
 from ..blocks import LINE, Block, one_line
 from ..detect import Detected, FileProblem
 from .docx import is_header
+from .registry import register_reader
 
 
 def read(path: Path, detected: Detected, info: dict[str, Any]) -> Iterator[Block]:
@@ -89,3 +90,7 @@ def _row_text(cells: list[str], header: list[str] | None) -> str:
         label = header[n] if n < len(header) else ""
         parts.append(f"{label}: {value}" if label else value)
     return " | ".join(parts)
+
+
+register_reader("xlsx", read, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                extensions=(".xlsx",), binary=True, zip_part="xl/workbook.xml")

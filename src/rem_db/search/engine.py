@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
 
 from ..embeddings.base import provider_for
+from ..embeddings.writer import EmbeddingWriter
+from ..entities.engine import EntityEngine
 from ..errors import QueryError
-from ..query.filters import compile_filter
-from .hnsw import HnswIndex
-
-if TYPE_CHECKING:
-    from ..database import Database
+from ..index.hnsw import HnswIndex
+from ..index.vectors import VectorIndexes
+from ..schema.registry import SchemaRegistry
 
 MAX_TOP_K = 10_000
 EXACT_LIMIT = 2_000  # candidate sets up to this size are searched exactly (numpy) instead of through HNSW
@@ -36,7 +37,9 @@ class Candidates:
 
     def allowed_labels(self, index: HnswIndex) -> set[int]:
         if self.labels is None or self.labels[0] != id(index):
-            self.labels = (id(index), _allowed_labels(index, self))
+            if self.ids is None:
+                raise ValueError("allowed_labels needs an explicit set of candidate ids")
+            self.labels = (id(index), _allowed_labels(index, self.ids, self.excluded))
         return self.labels[1]
 
     def allows(self, id16: bytes) -> bool:
@@ -45,17 +48,29 @@ class Candidates:
         return self.ids is None or id16 in self.ids
 
 
-def _where_filter(db: Database, table: str, where: str | None, params: Any) -> Any:
-    if not where:
-        return None
-    return compile_filter(db, table, where, params)
+class WhereFilter(Protocol):
+    """A compiled WHERE clause (the query engine's ``Filter``)."""
+
+    def matches(self, entity: dict[str, Any]) -> bool: ...
+
+    def candidate_ids(self) -> set[bytes] | None: ...
+
+
+#: ``(table, where, params) -> WhereFilter``: the query engine compiles search filters
+FilterCompiler = Callable[[str, str, Any], WhereFilter]
 
 
 class SearchEngine:
-    """Answers :meth:`Database.search`."""
+    """Answers :meth:`Database.search` from the schemas, the entities, the embedder (vectors, BM25) and the
+    HNSW indexes; WHERE filters are compiled by the query engine (``compile_filter``)."""
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, schemas: SchemaRegistry, entities: EntityEngine, embedder: EmbeddingWriter,
+                 indexes: VectorIndexes, compile_filter: FilterCompiler) -> None:
+        self.schemas = schemas
+        self.entities = entities
+        self.embedder = embedder
+        self.indexes = indexes
+        self.compile_filter = compile_filter
         # repeated filters (same table, WHERE and parameters) reuse their candidate sets until the next write
         self._cache: OrderedDict[tuple, tuple[int, Candidates]] = OrderedDict()
 
@@ -73,21 +88,21 @@ class SearchEngine:
         return hits[:top_k]
 
     def _tables(self, schema: str | None) -> list[str]:
-        registry = self.db.schemas
+        registry = self.schemas
         if schema is not None:
             table = registry.get(schema)
             if not table.embedding_fields:
                 raise QueryError(f"table {schema!r} has no embedding fields, so it cannot be searched by "
                                  f"meaning; declare embedding_fields in its schema")
             return [schema]
-        embedder = self.db._embedder
+        embedder = self.embedder
         # the schemas table answers schema discovery (`schema="schemas"`), not searches of your data
         return [s.short_name for s in registry.all()
                 if s.embedding_fields and s.short_name != "schemas" and embedder.recorded(s.short_name)]
 
     def _candidates(self, table: str, where: str | None, include_deleted: bool, params: Any) -> Candidates:
         key = (table, where, repr(params), include_deleted)
-        generation = self.db._engine.generation
+        generation = self.entities.generation
         cached = self._cache.get(key)
         if cached is not None and cached[0] == generation:
             self._cache.move_to_end(key)
@@ -100,17 +115,17 @@ class SearchEngine:
 
     def _compute_candidates(self, table: str, where: str | None, include_deleted: bool,
                             params: Any) -> Candidates:
-        schema = self.db.schemas.get(table)
-        fields = self.db._engine.fields
+        schema = self.schemas.get(table)
+        fields = self.entities.fields
         excluded: set[bytes] = set()
         if not include_deleted:  # soft-deleted rows: the non-null part of the deleted_at index
             excluded = {i for _, i in fields.range(schema, "deleted_at", None, None)}
-        flt = _where_filter(self.db, table, where, params)
+        flt = self.compile_filter(table, where, params) if where else None
         if flt is None:
             return Candidates(None, excluded)
         ids = flt.candidate_ids()
         if ids is None:  # no index applies: evaluate the filter over the table once
-            ids = {uuid.UUID(r["id"]).bytes for r in self.db._engine.rows(table, include_deleted=True)
+            ids = {uuid.UUID(r["id"]).bytes for r in self.entities.rows(table, include_deleted=True)
                    if flt.matches(r)}
             return Candidates(ids, excluded)
         return Candidates(set(ids), excluded, check=flt.matches)
@@ -121,7 +136,7 @@ class SearchEngine:
         self._tables(schema)
         if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
             raise QueryError(f"top_k must be a whole number from 1 to {MAX_TOP_K:,}, got {top_k!r}")
-        spec = self.db._embedder.primary_spec(self.db.schemas.get(schema))
+        spec = self.embedder.primary_spec(self.schemas.get(schema))
         dims = provider_for(spec).dimensions
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
         if vector.shape != (dims,):
@@ -131,20 +146,24 @@ class SearchEngine:
 
     def _search_table(self, table: str, query: str | None, top_k: int, where: str | None, hybrid: bool,
                       include_deleted: bool, params: Any, vector: np.ndarray | None = None) -> list[tuple[dict, float]]:
-        schema = self.db.schemas.get(table)
-        embedder = self.db._embedder
+        schema = self.schemas.get(table)
+        embedder = self.embedder
         if table == "schemas":
-            self.db._backfill_vectors(table)
+            embedder.backfill(table)
         spec = embedder.primary_spec(schema)
         if embedder.recorded(table) is None:
             return []  # nothing embedded yet
         provider = provider_for(spec)
         if vector is None:
+            if query is None:
+                raise QueryError("search needs a query text or a query vector")
             vector = provider.embed_batch([query])[0]
         candidates = self._candidates(table, where, include_deleted, params)
         depth = max(top_k, HYBRID_DEPTH) if hybrid else top_k
         ranked = self._vector_ranked(table, spec, provider.dimensions, vector, depth, candidates)
         if hybrid:
+            if query is None:
+                raise QueryError("hybrid search needs a query text")
             lexical = embedder.fulltext.search(table, query, depth, allowed=_AllowedSet(candidates))
             ranked = _fuse(ranked, lexical, depth)
         return self._entities(ranked, top_k, candidates, include_deleted)
@@ -168,11 +187,11 @@ class SearchEngine:
                                     allowed=lambda label: label not in gone)
             labels = candidates.allowed_labels(index)
             return index.search(vector, min(want, len(labels)), allowed=labels.__contains__)
-        return self.db._indexes.search(table, spec, dims, run)
+        return self.indexes.search(table, spec, dims, run)
 
     def _entities(self, ranked: list[tuple[bytes, float]], top_k: int, candidates: Candidates,
                   include_deleted: bool) -> list[tuple[dict, float]]:
-        records = self.db._engine.get_many([i for i, _ in ranked])
+        records = self.entities.get_many([i for i, _ in ranked])
         out = []
         for (_, score), record in zip(ranked, records, strict=True):
             if record is None or (record.get("deleted_at") and not include_deleted):
@@ -195,9 +214,10 @@ class _AllowedSet:
         return self.c.allows(id16)
 
 
-def _allowed_labels(index: HnswIndex, candidates: Candidates) -> set[int]:
+def _allowed_labels(index: HnswIndex, ids: set[bytes], excluded: set[bytes]) -> set[int]:
     labels = index.labels
-    ids = candidates.ids - candidates.excluded if candidates.excluded else candidates.ids
+    if excluded:
+        ids = ids - excluded
     return {labels[i] for i in ids if i in labels}
 
 

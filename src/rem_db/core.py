@@ -1,0 +1,156 @@
+"""The composition root: builds every part of one open database once and hands each only the collaborators
+it needs (docs/architecture.md).
+
+:class:`Core` is what :class:`~rem_db.Database` delegates to. Nothing below it receives the Core or the
+Database: the query engine gets :class:`~rem_db.query.ports.QuerySources`, the search engine its schemas,
+entities, embedder, indexes and a filter compiler, and so on. The query engine and the graph service are
+built on first use, so opening a database stays cheap.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import Settings
+from .embeddings.writer import EmbeddingWriter
+from .entities.engine import EntityEngine
+from .index.bm25 import FullTextIndex
+from .index.vector_store import VectorStore
+from .index.vectors import VectorIndexes
+from .schema.registry import SchemaRegistry
+from .search.engine import SearchEngine
+from .storage.keyspace import Keyspace
+from .storage.kv import IdentityCodec, ValueCodec
+from .storage.store import Store
+from .worker import BackgroundWorker
+
+if TYPE_CHECKING:  # built on first use, so opening a database does not import them
+    from .export.sources import ExportSources
+    from .graph.service import Graph
+    from .ingest.sources import IngestSources
+    from .query.engine import QueryEngine
+
+
+def open_store(path: Path, settings: Settings, read_only: bool, codec: ValueCodec | None = None) -> Store:
+    """The store of a directory, with the value codec chosen at open (the identity codec until the encryption
+    issue plugs a cipher in here)."""
+    return Store(path, read_only=read_only, settings=settings, codec=codec or IdentityCodec())
+
+
+@dataclass
+class Core:
+    """Every service of one open (directory, tenant), built once by :func:`build_core`."""
+
+    path: Path
+    tenant: str
+    read_only: bool
+    settings: Settings
+    store: Store
+    keyspace: Keyspace
+    schemas: SchemaRegistry
+    entities: EntityEngine
+    worker: BackgroundWorker
+    vectors: VectorStore
+    indexes: VectorIndexes
+    embedder: EmbeddingWriter
+    @functools.cached_property
+    def search(self) -> SearchEngine:
+        return SearchEngine(self.schemas, self.entities, self.embedder, self.indexes, self.compile_filter)
+
+    @functools.cached_property
+    def graph(self) -> Graph:
+        from .graph.service import Graph
+
+        return Graph(self.entities, self.schemas)
+
+    @functools.cached_property
+    def queries(self) -> QueryEngine:
+        from .query.engine import QueryEngine
+        from .query.ports import QuerySources
+
+        return QueryEngine(QuerySources(self.schemas, self.entities, _Forms(self)))
+
+    def compile_filter(self, table: str, where: str, params: Any) -> Any:
+        return self.queries.filter(table, where, params)
+
+    def close(self) -> None:
+        """Drain the background worker, save the vector indexes, flush and release the directory."""
+        self.worker.shutdown()
+        try:
+            self.indexes.save_all()
+        finally:
+            self.store.flush()
+            self.store.close()
+
+    def export_sources(self) -> ExportSources:
+        """What :func:`rem_db.export.export` reads: tables, rows, vectors, the ``where`` compiler."""
+        from .export.sources import ExportSources
+
+        # row_group_size stays None: P8_EXPORT_ROW_GROUP_SIZE is read when each export starts, as before
+        return ExportSources(self.schemas, self.entities, self.vectors, self.embedder.recorded,
+                             self.compile_filter, self.path, self.tenant)
+
+    def ingest_sources(self) -> IngestSources:
+        """What an :class:`~rem_db.ingest.pipeline.Ingestor` writes through."""
+        from .ingest.sources import IngestSources
+
+        return IngestSources(self.entities, self.schemas, self.path)
+
+
+class _Forms:
+    """The REM forms' backend (LOOKUP, SEARCH, TRAVERSE) over the core's own services."""
+
+    def __init__(self, core: Core) -> None:
+        self._core = core
+
+    def lookup_batch(self, keys: list[str], include_deleted: bool = False) -> dict[str, list[dict[str, Any]]]:
+        return self._core.entities.lookup_batch(keys, include_deleted)
+
+    def search(self, query: str, schema: str | None = None, top_k: int = 10, where: str | None = None,
+               hybrid: bool = False, include_deleted: bool = False,
+               params: Any = None) -> list[tuple[dict[str, Any], float]]:
+        return self._core.search.search(query, schema, top_k, where, hybrid, include_deleted, params)
+
+    def traverse(self, start: Any, depth: int = 1, direction: str = "out", rel_type: Any = None,
+                 strategy: str = "bfs", limit: int | None = None,
+                 include_deleted: bool = False) -> list[dict[str, Any]]:
+        return self._core.graph.traverse(start, depth, direction, rel_type, strategy, limit, include_deleted)
+
+
+def build_core(path: Path, tenant: str, read_only: bool, settings: Settings,
+               codec: ValueCodec | None = None) -> Core:
+    """Open the store (values through ``codec``) and build every service on it; on any failure the store is
+    closed again."""
+    store = open_store(path, settings, read_only, codec)
+    worker: BackgroundWorker | None = None
+    try:
+        keyspace = Keyspace(tenant)
+        schemas = SchemaRegistry()
+        entities = EntityEngine(store, keyspace, schemas.get)
+        worker = BackgroundWorker()
+        vectors = VectorStore(store, keyspace)
+        indexes = VectorIndexes(store.path, tenant, vectors, worker, read_only)
+        embedder = EmbeddingWriter(vectors, FullTextIndex(store, keyspace), indexes)
+        embedder.engine = entities
+        entities.embedder = embedder
+        schemas.load(entities, read_only)
+        core = Core(store.path, tenant, read_only, settings, store, keyspace, schemas, entities, worker, vectors,
+                    indexes, embedder)
+        _load_vector_indexes(core)
+        return core
+    except BaseException:
+        if worker is not None:
+            worker.shutdown()
+        store.close()
+        raise
+
+
+def _load_vector_indexes(core: Core) -> None:
+    """Start loading every stored index in the background; searches wait for theirs."""
+    for schema in core.schemas.all():
+        recorded = core.embedder.recorded(schema.short_name) if schema.embedding_fields else None
+        if recorded:
+            core.indexes.handle(schema.short_name, recorded["provider"], recorded["dimensions"])

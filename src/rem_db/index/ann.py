@@ -1,0 +1,157 @@
+"""Approximate nearest-neighbour indexes: the :class:`AnnIndex` protocol and the registry of backends.
+
+A backend is one module ending in one registration line::
+
+    register_ann("hnsw", create=HnswIndex, load=HnswIndex.load, files=(".json", ".hnsw", ".ids.npy", ".live.npy"))
+
+``create(dimensions, capacity)`` makes an empty index; ``load(base, dimensions)`` opens a saved one (a
+missing, truncated or inconsistent file set is :class:`CorruptIndex`, and the caller rebuilds from the
+stored vectors); ``files`` are the suffixes of its files next to ``base``, the first one written last (so
+its presence means a complete save). The modules shipped with REM DB are listed in :data:`BUILTIN_ANN` and
+imported on the first lookup: backend modules import this one, never the reverse.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib import import_module
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from ..errors import ConfigError
+
+#: the backend used when none is named
+DEFAULT_ANN = "hnsw"
+#: modules that register the built-in backends (imported on the first lookup)
+BUILTIN_ANN = ("rem_db.index.hnsw",)
+
+
+class CorruptIndex(Exception):
+    """An index file set that cannot be used; the caller rebuilds from the embeddings column family."""
+
+
+class AnnIndex(Protocol):
+    """Cosine nearest-neighbour search over 16-byte entity ids, with a stable integer label per id.
+
+    ``seq`` is the last WAL sequence the index reflects (saved and loaded with it). Filters work on labels:
+    ``search(..., allowed=label -> bool)``, with the labels of an id set from :meth:`labels_of`."""
+
+    dimensions: int
+    seq: int
+
+    def __len__(self) -> int:
+        """Live ids in the index."""
+        ...
+
+    def set_ef(self, ef: int) -> None:
+        """Search breadth (higher: better recall, slower)."""
+        ...
+
+    def upsert(self, ids: list[bytes], vectors: np.ndarray) -> None:
+        """Add ids, or replace their vectors (rows of ``vectors``, unit length)."""
+        ...
+
+    def remove(self, ids: list[bytes]) -> None:
+        """Hide ids from searches (unknown ids are ignored)."""
+        ...
+
+    def label_of(self, id16: bytes) -> int | None:
+        """The label of a live id, or None."""
+        ...
+
+    def labels_of(self, ids: Iterable[bytes]) -> set[int]:
+        """The labels of the live ids among ``ids``."""
+        ...
+
+    def vectors(self, ids: list[bytes]) -> np.ndarray:
+        """The stored vectors of live ids (``len(ids) x dimensions``)."""
+        ...
+
+    def search(self, vector: np.ndarray, k: int,
+               allowed: Callable[[int], bool] | None = None) -> list[tuple[bytes, float]]:
+        """Up to ``k`` nearest live ids with their cosine similarity, best first; ``allowed(label)``
+        restricts the result to the labels it accepts."""
+        ...
+
+    def save(self, base: Path) -> None:
+        """Write the index's files next to ``base`` (atomically enough that :meth:`load` never accepts a
+        partial set)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AnnBackend:
+    """One registered ANN implementation (see the module docstring)."""
+
+    name: str
+    create: Callable[[int, int], AnnIndex]
+    load: Callable[[Path, int], AnnIndex]
+    files: tuple[str, ...]
+
+    def paths(self, base: Path) -> list[Path]:
+        """The files of the index saved at ``base``."""
+        return [base.with_name(base.name + suffix) for suffix in self.files]
+
+    def exists(self, base: Path) -> bool:
+        """A save was completed at ``base`` (its last-written file is there)."""
+        return self.paths(base)[0].exists()
+
+    def delete(self, base: Path) -> None:
+        """Remove the index files at ``base`` (the last-written one first)."""
+        for path in self.paths(base):
+            path.unlink(missing_ok=True)
+
+
+_backends: dict[str, AnnBackend] = {}
+_lock = threading.Lock()
+_builtins_loaded = False
+
+
+def register_ann(name: str, *, create: Callable[[int, int], AnnIndex], load: Callable[[Path, int], AnnIndex],
+                 files: Iterable[str]) -> None:
+    """Register an ANN backend under ``name``; a name taken by another backend is a ``ValueError``."""
+    backend = AnnBackend(name, create, load, tuple(files))
+    if not name or not backend.files or any(not f.startswith(".") for f in backend.files):
+        raise ValueError(f"ANN backend {name!r}: a name and file suffixes starting with '.' are needed")
+    with _lock:
+        current = _backends.get(name)
+        if current is not None and current != backend:
+            raise ValueError(f"ANN backend {name!r} is already registered")
+        _backends[name] = backend
+
+
+def unregister_ann(name: str) -> None:
+    """Forget a registered backend (a no-op for an unknown one)."""
+    with _lock:
+        _backends.pop(name, None)
+
+
+def registered_ann() -> list[str]:
+    """Every registered backend name, built-in ones included, sorted."""
+    _load_builtins()
+    with _lock:
+        return sorted(_backends)
+
+
+def ann_backend(name: str = DEFAULT_ANN) -> AnnBackend:
+    """The backend registered as ``name``; an unknown name is a :class:`ConfigError` listing the known ones."""
+    _load_builtins()
+    with _lock:
+        backend = _backends.get(name)
+        known = sorted(_backends)
+    if backend is None:
+        raise ConfigError(f"unknown vector index {name!r} (registered: {', '.join(known)})")
+    return backend
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    for module in BUILTIN_ANN:
+        import_module(module)  # each module registers itself
+    _builtins_loaded = True
