@@ -77,11 +77,21 @@ class Settings(BaseSettings):
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
-        """Read the environment once; ``overrides`` (field names) win over it."""
-        try:
-            return cls(**{k: v for k, v in overrides.items() if v is not None})
-        except ValidationError as exc:
-            raise ConfigError(_describe(exc)) from None
+        """Read the environment once; ``overrides`` (field names) win over it. Parsing is memoised on the
+        variables that matter, so repeated calls cost a dict scan, not a validation."""
+        given = {k: v for k, v in overrides.items() if v is not None}
+        key = (tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(_ENV_PREFIXES))),
+               tuple(sorted((k, repr(v)) for k, v in given.items())))
+        cached = _parsed.get(key)
+        if cached is None:
+            try:
+                cached = cls(**given)
+            except ValidationError as exc:
+                raise ConfigError(_describe(exc)) from None
+            if len(_parsed) > 64:
+                _parsed.clear()
+            _parsed[key] = cached
+        return cached
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (``None`` values are ignored)."""
@@ -91,6 +101,10 @@ class Settings(BaseSettings):
     def resolved_db_path(self) -> Path:
         """``P8_DB_PATH``, else ``$P8_HOME/db``."""
         return (self.db_path or self.home / "db").expanduser()
+
+
+_ENV_PREFIXES = ("P8_", "HOME", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "CEREBRAS_API_KEY")
+_parsed: dict[tuple[Any, ...], Settings] = {}
 
 
 def _describe(exc: ValidationError) -> str:
@@ -116,22 +130,3 @@ def configure_logging(settings: Settings) -> None:
 def cpu_count() -> int:
     return os.cpu_count() or 1
 
-
-# -- transitional: removed once every caller takes a Settings (core-seams refactor in progress) -----------
-def env_count(name: str, default: int) -> int:
-    field = name.removeprefix("P8_").lower()
-    return int(getattr(Settings.from_env(), field, default) or default)
-
-
-def default_db_path() -> Path:
-    return Settings.from_env().resolved_db_path
-
-
-def default_tenant() -> str:
-    return Settings.from_env().tenant_id
-
-
-class StorageSettings:
-    @staticmethod
-    def from_env() -> Settings:
-        return Settings.from_env()

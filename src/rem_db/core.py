@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings
+from .embeddings.providers import EmbeddingProviders
 from .embeddings.writer import EmbeddingWriter
 from .entities.engine import EntityEngine
 from .index.bm25 import FullTextIndex
@@ -133,7 +134,7 @@ def build_core(path: Path, tenant: str, read_only: bool, settings: Settings,
         worker = BackgroundWorker()
         vectors = VectorStore(store, keyspace)
         indexes = VectorIndexes(store.path, tenant, vectors, worker, read_only)
-        embedder = EmbeddingWriter(vectors, FullTextIndex(store, keyspace), indexes)
+        embedder = EmbeddingWriter(vectors, FullTextIndex(store, keyspace), indexes, EmbeddingProviders(settings))
         embedder.engine = entities
         entities.embedder = embedder
         schemas.load(entities, read_only)

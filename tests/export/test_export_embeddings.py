@@ -90,18 +90,15 @@ def test_all_tables_add_vectors_where_there_are_some(db: Database, notes: dict[s
 
 @pytest.fixture
 def alt_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
-    from rem_db.embeddings import base
-
     with FakeOpenAI() as server:
         monkeypatch.setenv("P8_OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("P8_OPENAI_API_KEY", server.api_key)
         monkeypatch.setenv("P8_ALT_EMBEDDING", "openai:text-embedding-3-small")
-        base._providers.pop("openai:text-embedding-3-small", None)
         yield server
-    base._providers.pop("openai:text-embedding-3-small", None)
 
 
-def test_alternative_embedding_column(db: Database, alt_server: FakeOpenAI, tmp_path: Path) -> None:
+def test_alternative_embedding_column(alt_server: FakeOpenAI, db_path: Path, tmp_path: Path) -> None:
+    db = Database(db_path)  # settings are read at open: after the fixture set P8_ALT_EMBEDDING
     db.register_schema(NOTES)
     row = db.insert("notes", {"key": "k", "body": TEXTS[0]})
     out = tmp_path / "alt.parquet"
@@ -111,3 +108,4 @@ def test_alternative_embedding_column(db: Database, alt_server: FakeOpenAI, tmp_
     assert schema.field("embedding_alt").type == pa.list_(pa.float32(), 1536)
     stored = db.get(row["id"], include_embeddings=True)
     assert rows[0]["embedding"] == stored["embedding"] and rows[0]["embedding_alt"] == stored["embedding_alt"]
+    db.close()

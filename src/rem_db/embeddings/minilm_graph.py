@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -83,15 +84,15 @@ def build_model(model_dir: Path, precision: str = "fp32"):  # -> onnx.ModelProto
     eps = float(config["layer_norm_eps"])
     int8 = precision == "int8"
     nodes: list = []
-    inits: dict[str, object] = {}
+    inits: dict[str, TensorProto] = {}
 
     def const(name: str, array: np.ndarray) -> str:
         if name not in inits:
             inits[name] = numpy_helper.from_array(np.ascontiguousarray(array), name)
         return name
 
-    def node(op: str, inputs: list[str], output: str, outputs: list[str] | None = None, **attrs: object) -> str:
-        domain = attrs.pop("domain", None)
+    def node(op: str, inputs: list[str], output: str, outputs: list[str] | None = None,
+             domain: str | None = None, **attrs: Any) -> str:
         nodes.append(helper.make_node(op, inputs, outputs or [output], name=output, domain=domain, **attrs))
         return output
 

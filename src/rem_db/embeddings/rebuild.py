@@ -5,7 +5,6 @@ from __future__ import annotations
 from ..errors import QueryError
 from ..schema.model import TableSchema
 from ..worker import BackgroundWorker
-from .base import provider_for, resolve_spec
 from .vectors import text_of
 from .writer import EmbeddingWriter
 
@@ -20,10 +19,10 @@ def rebuild_table_vectors(schema: TableSchema, embedder: EmbeddingWriter, worker
         raise QueryError(f"table {table!r} has no embedding fields")
     engine, store = embedder.engine, embedder.vectors
     assert engine is not None
-    spec = resolve_spec(schema.embedding_provider)
+    spec = embedder.providers.resolve_spec(schema.embedding_provider)
     previous = embedder.recorded(table)
     old_spec = previous["provider"] if previous else None
-    provider = provider_for(spec)
+    provider = embedder.providers.get(spec)
     ids = list(engine.fields.table_ids(table, include_deleted=True))
     done = 0
     for start in range(0, len(ids), CHUNK):

@@ -20,7 +20,8 @@ from ..index.vector_store import VectorStore
 from ..index.vectors import VectorIndexes
 from ..schema.model import TableSchema
 from ..storage.store import Batch
-from .base import EmbeddingProvider, alt_spec, batch_size, provider_for, resolve_spec
+from .interface import EmbeddingProvider
+from .providers import EmbeddingProviders
 from .vectors import text_of
 
 if TYPE_CHECKING:
@@ -44,7 +45,9 @@ class EmbedPlan:
 class EmbeddingWriter:
     """Computes and writes vectors and postings for one tenant's tables."""
 
-    def __init__(self, vectors: VectorStore, fulltext: FullTextIndex, indexes: VectorIndexes) -> None:
+    def __init__(self, vectors: VectorStore, fulltext: FullTextIndex, indexes: VectorIndexes,
+                 providers: EmbeddingProviders | None = None) -> None:
+        self.providers = providers or EmbeddingProviders.from_env()
         self.vectors = vectors
         self.fulltext = fulltext
         self.indexes = indexes
@@ -54,7 +57,7 @@ class EmbeddingWriter:
     # -- providers --------------------------------------------------------------------------------------
     def primary_spec(self, schema: TableSchema) -> str:
         """The provider spec the table's vectors must come from; a different recorded one is an error."""
-        spec = resolve_spec(schema.embedding_provider)
+        spec = self.providers.resolve_spec(schema.embedding_provider)
         recorded = self.recorded(schema.short_name)
         if recorded is not None and recorded["provider"] != spec:
             raise EmbeddingError(
@@ -65,8 +68,9 @@ class EmbeddingWriter:
 
     def specs(self, schema: TableSchema) -> list[str]:
         primary = self.primary_spec(schema)
-        alt = alt_spec()
-        return [primary] + ([resolve_spec(alt)] if alt and resolve_spec(alt) != primary else [])
+        alt = self.providers.alt_spec
+        second = self.providers.resolve_spec(alt) if alt else None
+        return [primary] + ([second] if second and second != primary else [])
 
     def recorded(self, table: str) -> dict[str, Any] | None:
         if table not in self._recorded:
@@ -75,7 +79,7 @@ class EmbeddingWriter:
 
     def embed(self, provider: EmbeddingProvider, texts: list[str], progress: Any = None) -> np.ndarray:
         """One provider call per ``P8_EMBEDDING_BATCH_SIZE`` texts; ``progress(done, total)`` after each."""
-        size = batch_size()
+        size = self.providers.batch_size
         parts = []
         for start in range(0, len(texts), size):
             parts.append(provider.embed_batch(texts[start:start + size]))
@@ -107,7 +111,7 @@ class EmbeddingWriter:
         need_texts = [t for i in need if (t := texts[i]) is not None]  # all of them: need has texts only
         for spec in specs:
             if need:
-                matrix = self.embed(provider_for(spec), need_texts, progress)
+                matrix = self.embed(self.providers.get(spec), need_texts, progress)
                 plan.embedded[spec] = {i: matrix[n] for n, i in enumerate(need)}
             else:
                 plan.embedded[spec] = {}
@@ -125,7 +129,7 @@ class EmbeddingWriter:
             if old_text != plan.compared[id16] and text is not None and plan.mode == "sync":
                 # another writer changed the text since prepare(): embed this one now, under the lock
                 for spec in specs:
-                    plan.embedded.setdefault(spec, {})[id16] = self.embed(provider_for(spec), [text])[0]
+                    plan.embedded.setdefault(spec, {})[id16] = self.embed(self.providers.get(spec), [text])[0]
             self.fulltext.write(batch, table, id16, old_text, text)
             stale = text is None and old_text is not None
             if stale or (plan.mode == "lazy" and id16 in plan.need and old is not None):
@@ -147,11 +151,11 @@ class EmbeddingWriter:
         deletes must work even while the table waits for `rem index rebuild`."""
         recorded = self.recorded(schema.short_name)
         specs = [recorded["provider"]] if recorded else []
-        for spec in (schema.embedding_provider or "default", alt_spec()):
+        for spec in (schema.embedding_provider or "default", self.providers.alt_spec):
             if spec is None:
                 continue
             try:
-                resolved = resolve_spec(spec)
+                resolved = self.providers.resolve_spec(spec)
             except ConfigError:  # an unusable setting: nothing can have been stored under it
                 continue
             if resolved not in specs:
@@ -164,9 +168,9 @@ class EmbeddingWriter:
             return {}
         out: dict[str, Any] = {}
         primary = self.recorded(schema.short_name)
-        alt = alt_spec()
+        alt = self.providers.alt_spec
         for name, spec in (("embedding", primary["provider"] if primary else None),
-                           ("embedding_alt", resolve_spec(alt) if alt else None)):
+                           ("embedding_alt", self.providers.resolve_spec(alt) if alt else None)):
             if spec:
                 vector = self.vectors.get_many(schema.short_name, spec, [id16])[0]
                 out[name] = vector.tolist() if vector is not None else None
@@ -194,7 +198,7 @@ class EmbeddingWriter:
 
     def _record(self, batch: Batch, table: str, spec: str) -> None:
         if self.recorded(table) is None:
-            dims = provider_for(spec).dimensions
+            dims = self.providers.get(spec).dimensions
             self.vectors.record(batch, table, spec, dims)
             self._recorded[table] = {"provider": spec, "dimensions": dims}
 
@@ -209,7 +213,7 @@ class EmbeddingWriter:
             if recorded and recorded["provider"] == spec:
                 dims = recorded["dimensions"]
             else:
-                dims = provider_for(spec).dimensions
+                dims = self.providers.get(spec).dimensions
             if vectors:
                 ids, matrix = list(vectors), np.vstack(list(vectors.values()))
                 batch.on_commit.append(partial(self.indexes.changed, table, spec, dims, ids=ids, vectors=matrix))
@@ -246,7 +250,7 @@ class EmbeddingWriter:
         records = dict(zip(ids, engine.get_many(ids), strict=True))
         texts = {i: text_of(fields, r) for i, r in records.items() if r is not None and text_of(fields, r)}
         specs = self.specs(schema)
-        embedded = {spec: dict(zip(texts, self.embed(provider_for(spec), list(texts.values())), strict=True))
+        embedded = {spec: dict(zip(texts, self.embed(self.providers.get(spec), list(texts.values())), strict=True))
                     for spec in specs} if texts else {}
         with engine.lock:
             current = dict(zip(ids, engine.get_many(ids), strict=True))

@@ -10,7 +10,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..embeddings.base import provider_for
 from ..embeddings.writer import EmbeddingWriter
 from ..entities.engine import EntityEngine
 from ..errors import QueryError
@@ -137,7 +136,7 @@ class SearchEngine:
         if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
             raise QueryError(f"top_k must be a whole number from 1 to {MAX_TOP_K:,}, got {top_k!r}")
         spec = self.embedder.primary_spec(self.schemas.get(schema))
-        dims = provider_for(spec).dimensions
+        dims = self.embedder.providers.get(spec).dimensions
         vector = np.asarray(vector, dtype=np.float32).reshape(-1)
         if vector.shape != (dims,):
             raise QueryError(f"query vector has {vector.shape[0]} dimensions; {schema!r} uses {spec} ({dims}-d)")
@@ -153,7 +152,7 @@ class SearchEngine:
         spec = embedder.primary_spec(schema)
         if embedder.recorded(table) is None:
             return []  # nothing embedded yet
-        provider = provider_for(spec)
+        provider = self.embedder.providers.get(spec)
         if vector is None:
             if query is None:
                 raise QueryError("search needs a query text or a query vector")
