@@ -87,9 +87,9 @@ class EmbedTimer:
     """Wraps the provider's ``embed_batch`` to add up the time spent inside it."""
 
     def __init__(self) -> None:
-        from rem_db.embeddings.base import provider_for
+        from rem_db.embeddings import EmbeddingProviders
 
-        self.provider = provider_for(SPEC)
+        self.provider = EmbeddingProviders.from_env().get(SPEC)
         self.original = self.provider.embed_batch
         self.seconds = 0.0
         self.texts = 0

@@ -47,7 +47,7 @@ def sixty_token_texts(n: int, seed: int = 1) -> list[str]:
 def bench_embed(runs: int) -> None:
     from tokenizers import Tokenizer
 
-    from rem_db.embeddings.base import provider_for
+    from rem_db.embeddings import EmbeddingProviders
     from rem_db.embeddings.local import LocalMiniLM, model_dir
 
     texts = sixty_token_texts(640)
@@ -55,7 +55,7 @@ def bench_embed(runs: int) -> None:
     tok.no_padding()
     tok.enable_truncation(256)
     mean_tokens = statistics.mean(len(e.ids) for e in tok.encode_batch(texts))
-    provider = provider_for(SPEC)
+    provider = EmbeddingProviders.from_env().get(SPEC)
     provider.embed_batch(texts[:64])  # warm up (model build/load)
     rates = []
     for _ in range(runs):
@@ -76,9 +76,9 @@ def bench_embed(runs: int) -> None:
 
 
 def bench_insert(runs: int) -> None:
-    from rem_db.embeddings.base import provider_for
+    from rem_db.embeddings import EmbeddingProviders
 
-    provider = provider_for(SPEC)
+    provider = EmbeddingProviders.from_env().get(SPEC)
     texts = sixty_token_texts(1000, seed=7)
     provider.embed_batch(texts[:64])
     overheads, pure_times, insert_times = [], [], []

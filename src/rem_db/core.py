@@ -92,7 +92,7 @@ class Core:
 
         # row_group_size stays None: P8_EXPORT_ROW_GROUP_SIZE is read when each export starts, as before
         return ExportSources(self.schemas, self.entities, self.vectors, self.embedder.recorded,
-                             self.compile_filter, self.path, self.tenant)
+                             self.compile_filter, self.embedder.providers, self.path, self.tenant)
 
     def ingest_sources(self) -> IngestSources:
         """What an :class:`~rem_db.ingest.pipeline.Ingestor` writes through."""

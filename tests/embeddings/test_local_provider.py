@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rem_db.embeddings.base import provider_for
+from rem_db.embeddings import EmbeddingProviders
 from rem_db.embeddings.local import DIMENSIONS, LocalMiniLM
 
 REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "minilm_reference.json").read_text())
@@ -76,7 +76,7 @@ def test_long_text_is_truncated_at_256_tokens(fp32: LocalMiniLM) -> None:
 
 def test_default_provider_is_local_and_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    provider = provider_for(None)
+    provider = EmbeddingProviders.from_env().get(None)
     assert provider.spec == "local:all-MiniLM-L6-v2"
     assert provider.dimensions == 384
     similar = provider.embed_batch(["How do I water a fern?", "Watering ferns: how often?", "Tax law in 1990"])

@@ -4,10 +4,8 @@ A backend is one module plus one :func:`register_provider` line; :class:`Embeddi
 and hands out providers for a :class:`~rem_db.config.Settings`.
 """
 
-from .base import default_spec, provider_for
 from .interface import EmbeddingProvider
 from .providers import EmbeddingProviders
 from .registry import register_provider, registered_prefixes
 
-__all__ = ["EmbeddingProvider", "EmbeddingProviders", "default_spec", "provider_for", "register_provider",
-           "registered_prefixes"]
+__all__ = ["EmbeddingProvider", "EmbeddingProviders", "register_provider", "registered_prefixes"]

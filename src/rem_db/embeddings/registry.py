@@ -13,13 +13,12 @@ never the reverse.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib import import_module
 
 from ..config import Settings
 from ..errors import ConfigError
+from ..registry import Registry
 from .interface import EmbeddingProvider
 
 #: ``(model, settings) -> provider`` for the spec ``prefix:model``
@@ -38,9 +37,7 @@ class ProviderEntry:
     uses: tuple[str, ...] = ()
 
 
-_entries: dict[str, ProviderEntry] = {}
-_lock = threading.Lock()
-_builtins_loaded = False
+_registry: Registry[ProviderEntry] = Registry("embedding provider prefix", BUILTIN_PROVIDERS)
 
 
 def register_provider(prefix: str, factory: ProviderFactory, *, uses: Iterable[str] = (),
@@ -55,44 +52,24 @@ def register_provider(prefix: str, factory: ProviderFactory, *, uses: Iterable[s
     unknown = [name for name in uses if name not in Settings.model_fields]
     if unknown:
         raise ValueError(f"embedding provider {prefix!r} uses unknown settings {unknown}")
-    entry = ProviderEntry(prefix, factory, uses)
-    with _lock:
-        current = _entries.get(prefix)
-        if current is not None and current.factory is not factory and not replace:
-            raise ValueError(f"embedding provider prefix {prefix!r} is already registered by "
-                             f"{getattr(current.factory, '__module__', '?')}")
-        _entries[prefix] = entry
+    _registry.add(prefix, ProviderEntry(prefix, factory, uses), replace=replace,
+                  same=lambda current, new: current.factory is new.factory)
 
 
 def unregister_provider(prefix: str) -> None:
     """Forget a registered prefix (a no-op for an unknown one)."""
-    with _lock:
-        _entries.pop(prefix, None)
+    _registry.remove(prefix)
 
 
 def registered_prefixes() -> list[str]:
     """Every registered prefix, built-in ones included, sorted."""
-    _load_builtins()
-    with _lock:
-        return sorted(_entries)
+    return _registry.names()
 
 
 def provider_entry(prefix: str) -> ProviderEntry:
     """The registration of ``prefix``; an unknown prefix is a :class:`ConfigError` listing the known ones."""
-    _load_builtins()
-    with _lock:
-        entry = _entries.get(prefix)
-        known = sorted(_entries)
+    entry = _registry.get(prefix)
     if entry is None:
         raise ConfigError(f"unknown embedding provider {prefix!r} (registered: "
-                          f"{', '.join(p + ':<model>' for p in known)})")
+                          f"{', '.join(p + ':<model>' for p in _registry.names())})")
     return entry
-
-
-def _load_builtins() -> None:
-    global _builtins_loaded
-    if _builtins_loaded:
-        return
-    for name in BUILTIN_PROVIDERS:
-        import_module(name)  # each module registers itself
-    _builtins_loaded = True

@@ -61,23 +61,20 @@ def _dimensions(sources: ExportSources, table: str, spec: str) -> int:
         return int(recorded["dimensions"])
     for _, matrix in sources.vectors.scan(table, spec, chunk=1):
         return int(matrix.shape[1])
-    from ..embeddings.base import provider_for
-
-    return int(provider_for(spec).dimensions)
+    return int(sources.providers.get(spec).dimensions)
 
 
 def vector_specs(sources: ExportSources, schema: TableSchema) -> list[tuple[str, str, int]]:
     """``(column, provider spec, dimensions)`` of the vectors a table holds: ``embedding`` (the provider it
     was embedded with, else its configured one) and ``embedding_alt`` when ``P8_ALT_EMBEDDING`` is set."""
-    from ..embeddings.base import alt_spec, resolve_spec
-
+    providers = sources.providers
     table = schema.short_name
     recorded = sources.recorded(table)
-    primary = recorded["provider"] if recorded else resolve_spec(schema.embedding_provider)
+    primary = recorded["provider"] if recorded else providers.resolve_spec(schema.embedding_provider)
     specs = [("embedding", primary)]
-    alt = alt_spec()
-    if alt and resolve_spec(alt) != primary:
-        specs.append(("embedding_alt", resolve_spec(alt)))
+    alt = providers.resolve_spec(providers.alt_spec) if providers.alt_spec else None
+    if alt and alt != primary:
+        specs.append(("embedding_alt", alt))
     clash = [name for name, _ in specs if name in schema.properties]
     if clash:
         raise SchemaError(f"table {table!r} has a field named {clash[0]!r}, which is also the name of the vector "

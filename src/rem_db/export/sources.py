@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..embeddings.providers import EmbeddingProviders
 from ..entities.engine import EntityEngine
 from ..index.vector_store import VectorStore
 from ..schema.registry import SchemaRegistry
@@ -37,6 +38,8 @@ class ExportSources:
     vectors: VectorStore
     recorded: RecordedProvider
     compile_filter: FilterCompiler
+    providers: EmbeddingProviders
+    """The database's embedding providers (specs, dimensions, ``P8_ALT_EMBEDDING``)."""
     path: Path
     """The database directory (named in the ``--all`` manifest)."""
     tenant: str

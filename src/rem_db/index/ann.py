@@ -13,16 +13,15 @@ imported on the first lookup: backend modules import this one, never the reverse
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib import import_module
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from ..errors import ConfigError
+from ..registry import Registry
 
 #: the backend used when none is named
 DEFAULT_ANN = "hnsw"
@@ -106,9 +105,7 @@ class AnnBackend:
             path.unlink(missing_ok=True)
 
 
-_backends: dict[str, AnnBackend] = {}
-_lock = threading.Lock()
-_builtins_loaded = False
+_registry: Registry[AnnBackend] = Registry("ANN backend", BUILTIN_ANN)
 
 
 def register_ann(name: str, *, create: Callable[[int, int], AnnIndex], load: Callable[[Path, int], AnnIndex],
@@ -117,41 +114,22 @@ def register_ann(name: str, *, create: Callable[[int, int], AnnIndex], load: Cal
     backend = AnnBackend(name, create, load, tuple(files))
     if not name or not backend.files or any(not f.startswith(".") for f in backend.files):
         raise ValueError(f"ANN backend {name!r}: a name and file suffixes starting with '.' are needed")
-    with _lock:
-        current = _backends.get(name)
-        if current is not None and current != backend:
-            raise ValueError(f"ANN backend {name!r} is already registered")
-        _backends[name] = backend
+    _registry.add(name, backend)
 
 
 def unregister_ann(name: str) -> None:
     """Forget a registered backend (a no-op for an unknown one)."""
-    with _lock:
-        _backends.pop(name, None)
+    _registry.remove(name)
 
 
 def registered_ann() -> list[str]:
     """Every registered backend name, built-in ones included, sorted."""
-    _load_builtins()
-    with _lock:
-        return sorted(_backends)
+    return _registry.names()
 
 
 def ann_backend(name: str = DEFAULT_ANN) -> AnnBackend:
     """The backend registered as ``name``; an unknown name is a :class:`ConfigError` listing the known ones."""
-    _load_builtins()
-    with _lock:
-        backend = _backends.get(name)
-        known = sorted(_backends)
+    backend = _registry.get(name)
     if backend is None:
-        raise ConfigError(f"unknown vector index {name!r} (registered: {', '.join(known)})")
+        raise ConfigError(f"unknown vector index {name!r} (registered: {', '.join(_registry.names())})")
     return backend
-
-
-def _load_builtins() -> None:
-    global _builtins_loaded
-    if _builtins_loaded:
-        return
-    for module in BUILTIN_ANN:
-        import_module(module)  # each module registers itself
-    _builtins_loaded = True

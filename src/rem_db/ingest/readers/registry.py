@@ -14,13 +14,12 @@ never the reverse.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ...registry import Registry
 from ..blocks import Block
 
 if TYPE_CHECKING:
@@ -62,9 +61,7 @@ class FileFormat:
         return self.magic in head[:self.magic_window] if self.magic_window else head.startswith(self.magic)
 
 
-_formats: dict[str, FileFormat] = {}
-_lock = threading.Lock()
-_builtins_loaded = False
+_registry: Registry[FileFormat] = Registry("file kind", BUILTIN_READERS)
 
 
 def register_reader(kind: str, read: ReadFn | None, *, content_type: str, extensions: Iterable[str],
@@ -78,35 +75,32 @@ def register_reader(kind: str, read: ReadFn | None, *, content_type: str, extens
         raise ValueError(f"reader {kind!r}: a kind and extensions starting with '.' are needed")
     if (read is None) != records:
         raise ValueError(f"reader {kind!r}: a document kind needs read(); a records kind has none")
-    with _lock:
-        current = _formats.get(kind)
-        if current is not None and current != fmt:
-            raise ValueError(f"file kind {kind!r} is already registered")
-        taken = {e: f.kind for f in _formats.values() if f.kind != kind for e in f.extensions}
+
+    def no_clash(others: Mapping[str, FileFormat]) -> None:
+        taken = {e: f.kind for f in others.values() for e in f.extensions}
         clashes = sorted(e for e in fmt.extensions if e in taken)
         if clashes:
             raise ValueError(f"reader {kind!r}: extensions {clashes} are already read as {taken[clashes[0]]!r}")
-        _formats[kind] = fmt
+
+    _registry.add(kind, fmt, check=no_clash)
 
 
 def unregister_reader(kind: str) -> None:
     """Forget a registered kind (a no-op for an unknown one)."""
-    with _lock:
-        _formats.pop(kind, None)
+    _registry.remove(kind)
 
 
 def formats() -> list[FileFormat]:
     """Every registered format, built-in ones included, in registration order."""
-    _load_builtins()
-    with _lock:
-        return list(_formats.values())
+    return _registry.entries()
 
 
 def format_of(kind: str) -> FileFormat:
     """The registered format of ``kind`` (``KeyError`` for an unknown kind)."""
-    _load_builtins()
-    with _lock:
-        return _formats[kind]
+    fmt = _registry.get(kind)
+    if fmt is None:
+        raise KeyError(kind)
+    return fmt
 
 
 def kind_for_extension(ext: str) -> str | None:
@@ -119,11 +113,3 @@ def kind_for_content_type(content_type: str) -> str | None:
     """The kind a content type (``text/markdown``) names, or None."""
     return next((f.kind for f in formats() if f.content_type == content_type), None)
 
-
-def _load_builtins() -> None:
-    global _builtins_loaded
-    if _builtins_loaded:
-        return
-    for name in BUILTIN_READERS:
-        import_module(name)  # each module registers itself
-    _builtins_loaded = True
