@@ -84,3 +84,16 @@ def test_only_config_reads_the_environment() -> None:
                     isinstance(node.value, ast.Name) and node.value.id == "os":
                 offenders.append(f"{name}:{node.lineno}")
     assert offenders == []
+
+
+def test_backends_are_reached_through_their_registries() -> None:
+    """Backend modules (ANN indexes, document readers, embedding providers) are imported only by their
+    registry's list of built-ins, so a new backend is one module plus one registration line."""
+    graph = grimp.build_graph("rem_db", exclude_type_checking_imports=True)
+    for backend in ("rem_db.index.hnsw", "rem_db.embeddings.openai", "rem_db.ingest.readers.pdf",
+                    "rem_db.ingest.readers.xlsx"):
+        assert graph.find_modules_that_directly_import(backend) == set(), backend
+    # readers share text helpers with each other, never with the rest of the package
+    for reader in ("docx", "html", "markdown"):
+        importers = graph.find_modules_that_directly_import(f"rem_db.ingest.readers.{reader}")
+        assert all(m.startswith("rem_db.ingest.readers.") for m in importers), importers

@@ -20,19 +20,25 @@ operation = st.tuples(st.sampled_from(["put", "delete", "keys"]), families,
 
 @given(st.lists(operation, max_size=30))
 def test_operations_round_trip_through_a_record(ops: list[tuple[str, str, list[bytes], bytes]]) -> None:
-    builder = wal.RecordBuilder()
+    cfs, stored_keys, values = bytearray(), [], []
     expected: list[tuple[str, bytes, bytes | None]] = []
     for kind, cf, keys, value in ops:
         if kind == "put":
-            builder.put(FAMILY_IDS[cf], keys[0], value)
+            cfs.append(FAMILY_IDS[cf])
+            stored_keys.append(keys[0])
+            values.append(value)
             expected.append((cf, keys[0], value))
         elif kind == "delete":
-            builder.delete(FAMILY_IDS[cf], keys[0])
+            cfs.append(FAMILY_IDS[cf] | wal.DELETE_FLAG)
+            stored_keys.append(keys[0])
+            values.append(b"")
             expected.append((cf, keys[0], None))
         else:
-            builder.put_keys(FAMILY_IDS[cf], keys)
+            cfs += bytes((FAMILY_IDS[cf],)) * len(keys)
+            stored_keys += keys
+            values += [b""] * len(keys)
             expected += [(cf, key, b"") for key in keys]
-    assert wal.decode(builder.encode()) == expected
+    assert wal.decode(wal.encode(cfs, stored_keys, values)) == expected
 
 
 def test_the_log_alone_rebuilds_every_column_family(tmp_path: Path) -> None:

@@ -73,15 +73,12 @@ def _n(count: int, word: str) -> str:
 
 
 def _table(report: Any, base: Path) -> None:
-    from rem_db.ingest.detect import CONTENT_TYPES
-
-    kinds = {v: k for k, v in CONTENT_TYPES.items()}
     table = output.new_table("file", "status", "type", "chunks", "note")
     for f in report.files:
         shown = Path(f.path)
         name = shown.relative_to(base).as_posix() if base.is_dir() and shown.is_relative_to(base) else shown.name
         count = f"{f.rows} rows" if f.rows else str(f.chunks)
-        output.add_row(table, (output.cell(name, 60), f.status, kinds.get(f.content_type or "", ""), count,
+        output.add_row(table, (output.cell(name, 60), f.status, f.kind or "", count,
                                output.cell(f.reason or "", 90)))
     output.show(table)
 

@@ -120,6 +120,8 @@ def resolve_edge_keys(engine: EntityEngine, schema: TableSchema, incoming: Seque
     Keys of rows of the same batch count (an edge may point at an entity written alongside it). A key that
     names nothing, or several entities, is a validation error naming the row and the edge.
     """
+    if not any(inc.edges for inc in incoming):  # the common case, kept cheap: single inserts pass here
+        return
     from ..entities.records import DstKey
 
     pending = [(inc, n, edge) for inc in incoming for n, edge in enumerate(inc.edges or ())

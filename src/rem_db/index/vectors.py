@@ -1,4 +1,5 @@
-"""The HNSW indexes of one tenant: loading in the background, catching up, saving after writes.
+"""The ANN indexes of one tenant (HNSW by default: index/ann.py): loading in the background, catching up,
+saving after writes.
 
 The indexes are a cache of the ``embeddings`` column family. On open each one is loaded by the background
 worker (so ``Database()`` returns at once; a search waits for its index); a missing or corrupt file set is
@@ -18,7 +19,7 @@ from urllib.parse import quote
 import numpy as np
 
 from ..worker import BackgroundWorker
-from .hnsw import CorruptIndex, HnswIndex
+from .ann import AnnBackend, AnnIndex, CorruptIndex, ann_backend
 from .vector_store import CF as VECTORS_CF
 from .vector_store import VectorStore
 
@@ -30,7 +31,7 @@ class IndexHandle:
 
     def __init__(self, table: str, spec: str, dimensions: int, base: Path) -> None:
         self.table, self.spec, self.dimensions, self.base = table, spec, dimensions, base
-        self.index: HnswIndex | None = None
+        self.index: AnnIndex | None = None
         self.ready = threading.Event()
         self.error: BaseException | None = None
         self.lock = threading.Lock()
@@ -44,7 +45,8 @@ class VectorIndexes:
     """Owns every :class:`IndexHandle` of a database handle's tenant."""
 
     def __init__(self, root: Path, tenant: str, vectors: VectorStore, worker: BackgroundWorker,
-                 read_only: bool) -> None:
+                 read_only: bool, backend: AnnBackend | None = None) -> None:
+        self.backend = backend or ann_backend()
         self.root = root / "indexes" / quote(tenant, safe="")
         self.tenant = tenant
         self.vectors = vectors
@@ -81,11 +83,11 @@ class VectorIndexes:
         finally:
             handle.ready.set()
 
-    def _open(self, handle: IndexHandle) -> HnswIndex:
+    def _open(self, handle: IndexHandle) -> AnnIndex:
         seq_now = self.store.wal_seq()
-        if handle.base.with_name(handle.base.name + ".json").exists():
+        if self.backend.exists(handle.base):
             try:
-                index = HnswIndex.load(handle.base, handle.dimensions)
+                index = self.backend.load(handle.base, handle.dimensions)
                 if self._catch_up(handle, index, seq_now):
                     return index
                 log.warning("vector index %s is older than the retained WAL; rebuilding", handle.base)
@@ -93,8 +95,8 @@ class VectorIndexes:
                 log.warning("vector index unusable (%s); rebuilding from stored vectors", exc)
         return self._rebuild(handle, seq_now)
 
-    def _rebuild(self, handle: IndexHandle, seq: int) -> HnswIndex:
-        index = HnswIndex(handle.dimensions, capacity=max(1024, self.vectors.count(handle.table, handle.spec)))
+    def _rebuild(self, handle: IndexHandle, seq: int) -> AnnIndex:
+        index = self.backend.create(handle.dimensions, max(1024, self.vectors.count(handle.table, handle.spec)))
         for ids, matrix in self.vectors.scan(handle.table, handle.spec):
             index.upsert(ids, matrix)
         index.seq = seq
@@ -102,7 +104,7 @@ class VectorIndexes:
         self._schedule_save(handle)
         return index
 
-    def _catch_up(self, handle: IndexHandle, index: HnswIndex, seq_now: int) -> bool:
+    def _catch_up(self, handle: IndexHandle, index: AnnIndex, seq_now: int) -> bool:
         """Replay the WAL records after the index's sequence (the vectors they put or delete for this
         table and provider); False if they are not all retained."""
         if index.seq >= seq_now:
@@ -143,7 +145,7 @@ class VectorIndexes:
         handle.pending.append((seq, ids, vectors))
         self._schedule_save(handle)
 
-    def _apply_pending(self, handle: IndexHandle, index: HnswIndex) -> None:
+    def _apply_pending(self, handle: IndexHandle, index: AnnIndex) -> None:
         """Apply queued changes to ``index`` (the loaded ``handle.index``); caller holds ``handle.lock``."""
         while handle.pending:
             seq, ids, vectors = handle.pending.pop(0)
@@ -155,7 +157,7 @@ class VectorIndexes:
             handle.dirty = True
 
     def search(self, table: str, spec: str, dimensions: int,
-               run: Callable[[HnswIndex], list[tuple[bytes, float]]]) -> list[tuple[bytes, float]]:
+               run: Callable[[AnnIndex], list[tuple[bytes, float]]]) -> list[tuple[bytes, float]]:
         handle = self.handle(table, spec, dimensions)
         handle.ready.wait()
         if handle.error is not None:
@@ -208,9 +210,5 @@ class VectorIndexes:
             handle.ready.wait()
             with handle.lock:
                 handle.dropped = True
-        base = self.base(table, spec)
-        for ext in (".json", ".hnsw", ".ids.npy", ".live.npy"):
-            path = base.with_name(base.name + ext)
-            if path.exists():
-                path.unlink()
+        self.backend.delete(self.base(table, spec))
 

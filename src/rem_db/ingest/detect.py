@@ -11,9 +11,8 @@ import codecs
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from .readers.registry import FileFormat, format_of, formats, kind_for_content_type, register_reader
+from .readers.registry import FileFormat, format_of, formats, kind_for_content_type
 
 SNIFF_BYTES = 64 * 1024
 DEFAULT_TEXT_KIND = "text"  # text that no extension or sniffed start names
@@ -154,24 +153,9 @@ def _detected(head: bytes, error: UnicodeDecodeError, is_text_name: bool) -> tup
     return head.decode(encoding, errors="replace"), encoding
 
 
-# Records formats: rows into a named table, read by ingest/records.py (these lines belong there).
-register_reader("json", None, content_type="application/json", extensions=(".json",), records=True)
-register_reader("jsonl", None, content_type="application/x-ndjson", extensions=(".jsonl", ".ndjson"), records=True)
-register_reader("csv", None, content_type="text/csv", extensions=(".csv",), records=True)
-register_reader("tsv", None, content_type="text/tab-separated-values", extensions=(".tsv",), records=True)
-
-
 def content_types() -> dict[str, str]:
     """kind -> content type of every registered format."""
     return {f.kind: f.content_type for f in formats()}
-
-
-def __getattr__(name: str) -> Any:
-    """``CONTENT_TYPES`` (kind -> content type), kept for callers of the former constant; new code calls
-    :func:`content_types` or :func:`~rem_db.ingest.readers.registry.kind_for_content_type`."""
-    if name == "CONTENT_TYPES":
-        return content_types()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["DEFAULT_TEXT_KIND", "SNIFF_BYTES", "Detected", "FileProblem", "content_types", "detect",

@@ -119,7 +119,7 @@ class Ingestor:
         pending = False
         try:
             detected = detect(path)
-            result.content_type = detected.content_type
+            result.content_type, result.kind = detected.content_type, detected.kind
             digest, size = file_digest(path, detected)
             if detected.is_records:
                 self._records(path, detected, digest, size, result)

@@ -18,6 +18,7 @@ import orjson
 from ..schema.model import TableSchema
 from ..schema.types import field_type
 from .detect import Detected, FileProblem
+from .readers.registry import register_reader
 from .readers.text import lines, open_text
 
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
@@ -122,3 +123,10 @@ def _convert(value: str, types: frozenset[str]) -> Any:
     if "null" in types and text.lower() in ("null", "none"):
         return None
     return value  # validation names the field and the line
+
+
+# Records formats: rows into a named table, read by this module rather than by a document reader.
+register_reader("json", None, content_type="application/json", extensions=(".json",), records=True)
+register_reader("jsonl", None, content_type="application/x-ndjson", extensions=(".jsonl", ".ndjson"), records=True)
+register_reader("csv", None, content_type="text/csv", extensions=(".csv",), records=True)
+register_reader("tsv", None, content_type="text/tab-separated-values", extensions=(".tsv",), records=True)

@@ -12,11 +12,13 @@ ADDED, UPDATED, UNCHANGED, SKIPPED, FAILED = "added", "updated", "unchanged", "s
 @dataclass
 class FileResult:
     """One file: ``status`` (added, updated, unchanged, skipped, failed), its document id, chunks written
-    (documents) or rows written (records files), and for skipped/failed files the reason."""
+    (documents) or rows written (records files), its detected ``kind`` (reader name) and ``content_type``, and
+    for skipped/failed files the reason."""
 
     path: str
     status: str
     content_type: str | None = None
+    kind: str | None = None
     document_id: str | None = None
     chunks: int = 0
     rows: int = 0

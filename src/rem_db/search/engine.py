@@ -13,7 +13,7 @@ import numpy as np
 from ..embeddings.writer import EmbeddingWriter
 from ..entities.engine import EntityEngine
 from ..errors import QueryError
-from ..index.hnsw import HnswIndex
+from ..index.ann import AnnIndex
 from ..index.vectors import VectorIndexes
 from ..schema.registry import SchemaRegistry
 
@@ -32,9 +32,9 @@ class Candidates:
         self.ids = ids
         self.excluded = excluded
         self.check = check  # entity -> bool, for filters the indexes cannot answer exactly
-        self.labels: tuple[int, set[int]] | None = None  # (id of the HnswIndex, its allowed labels)
+        self.labels: tuple[int, set[int]] | None = None  # (id of the AnnIndex, its allowed labels)
 
-    def allowed_labels(self, index: HnswIndex) -> set[int]:
+    def allowed_labels(self, index: AnnIndex) -> set[int]:
         if self.labels is None or self.labels[0] != id(index):
             if self.ids is None:
                 raise ValueError("allowed_labels needs an explicit set of candidate ids")
@@ -169,7 +169,7 @@ class SearchEngine:
 
     def _vector_ranked(self, table: str, spec: str, dims: int, vector: np.ndarray, k: int,
                        candidates: Candidates) -> list[tuple[bytes, float]]:
-        def run(index: HnswIndex) -> list[tuple[bytes, float]]:
+        def run(index: AnnIndex) -> list[tuple[bytes, float]]:
             want = k + (8 if candidates.check else 0)
             if candidates.ids is not None and len(candidates.ids) <= EXACT_LIMIT:
                 ids = [i for i in candidates.ids if i not in candidates.excluded and index.label_of(i) is not None]
@@ -213,11 +213,8 @@ class _AllowedSet:
         return self.c.allows(id16)
 
 
-def _allowed_labels(index: HnswIndex, ids: set[bytes], excluded: set[bytes]) -> set[int]:
-    labels = index.labels
-    if excluded:
-        ids = ids - excluded
-    return {labels[i] for i in ids if i in labels}
+def _allowed_labels(index: AnnIndex, ids: set[bytes], excluded: set[bytes]) -> set[int]:
+    return index.labels_of(ids - excluded if excluded else ids)
 
 
 def _fuse(vector: list[tuple[bytes, float]], lexical: list[tuple[bytes, float]],

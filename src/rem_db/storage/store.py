@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from rocksdict import (
     AccessType,
@@ -100,14 +100,18 @@ class Batch:
     once each).
     """
 
-    __slots__ = ("_batch", "_codec", "_log", "_store", "before_write", "count", "on_commit", "stash")
+    __slots__ = ("_batch", "_cfs", "_codec", "_keys", "_store", "_values", "before_write", "count",
+                 "on_commit", "stash")
 
     def __init__(self, store: Store) -> None:
         # the store, not its handles: a batch kept alive (e.g. in a reference cycle through ``stash``) must
         # not keep RocksDB open after the store is closed
         self._store = store
         self._codec: ValueCodec | None = None if store.codec.identity else store.codec
-        self._log: wal.RecordBuilder | None = wal.RecordBuilder() if store.wal_enabled else None
+        # the WAL record's columns (storage/wal.py), filled as operations are staged; None with the WAL off
+        self._cfs: bytearray | None = bytearray() if store.wal_enabled else None
+        self._keys: list[bytes] = []
+        self._values: list[bytes] = []
         self._batch = RocksBatch(raw_mode=True)
         self.count = 0
         self.on_commit: list[Callable[[int], None]] = []
@@ -118,8 +122,10 @@ class Batch:
         if self._codec is not None:
             value = self._codec.encode(cf, key, value)
         self._batch.put(key, value, self._store.handles[cf])
-        if self._log is not None:
-            self._log.put(FAMILY_IDS[cf], key, value)
+        if self._cfs is not None:
+            self._cfs.append(FAMILY_IDS[cf])
+            self._keys.append(key)
+            self._values.append(value)
         self.count += 1
 
     def put_keys(self, cf: str, keys: set[bytes] | list[bytes]) -> None:
@@ -131,23 +137,24 @@ class Batch:
         handle, put = self._store.handles[cf], self._batch.put
         for key in keys:
             put(key, b"", handle)
-        log = self._log
-        if log is not None:  # RecordBuilder.put_keys, inlined: index entries are most of a batch's operations
+        if self._cfs is not None:
             n = len(keys)
-            log.cfs += _FAMILY_BYTE[cf] * n
-            log.keys += keys
-            log.values += _EMPTY * n
+            self._cfs += _FAMILY_BYTE[cf] * n
+            self._keys += keys
+            self._values += _EMPTY * n
         self.count += len(keys)
 
     def delete(self, cf: str, key: bytes) -> None:
         self._batch.delete(key, self._store.handles[cf])
-        if self._log is not None:
-            self._log.delete(FAMILY_IDS[cf], key)
+        if self._cfs is not None:
+            self._cfs.append(FAMILY_IDS[cf] | wal.DELETE_FLAG)
+            self._keys.append(key)
+            self._values.append(b"")
         self.count += 1
 
     def apply(self, cf: str, ops: list[tuple[bytes, bytes | None]]) -> None:
         """Puts (``(key, value)``) and deletes (``(key, None)``), in order: for hot loops."""
-        if self._codec is not None or self._log is not None:
+        if self._codec is not None or self._cfs is not None:
             for key, value in ops:
                 if value is None:
                     self.delete(cf, key)
@@ -164,11 +171,12 @@ class Batch:
 
     def stage_record(self, seq: int, codec: ValueCodec) -> None:
         """Put the batch's WAL record under ``seq`` (the committer calls this under its lock)."""
-        assert self._log is not None
+        assert self._cfs is not None
         key = wal.seq_key(seq)
-        record = self._log.encode()
-        self._batch.put(key, record if codec.identity else codec.encode(wal.CF, key, record),
-                        self._store.handles[wal.CF])
+        record = wal.encode(self._cfs, self._keys, self._values)
+        if not codec.identity:
+            record = codec.encode(wal.CF, key, record)
+        self._batch.put(key, record, self._store.handles[wal.CF])
 
 
 class StoreSnapshot:
@@ -290,7 +298,8 @@ class Store:
     def multi_get(self, cf: str, keys: list[bytes]) -> list[bytes | None]:
         if not keys:
             return []
-        raws = cast("list[bytes | None]", self.cfs[cf].get(cast(Any, keys)))
+        family: Any = self.cfs[cf]
+        raws: list[bytes | None] = family.get(keys)
         if self.codec.identity:
             return raws
         decode = self.codec.decode
@@ -399,9 +408,10 @@ class Store:
         and published only after the write succeeded and the batch's ``on_commit`` hooks ran (so a reader
         that sees a sequence also sees every in-memory change of the commits up to it).
         """
-        for hook in batch.before_write:
-            hook()
-        batch.before_write = []
+        if batch.before_write:
+            for hook in batch.before_write:
+                hook()
+            batch.before_write = []
         with self._commit_lock:
             seq = self._wal_seq
             if batch.count:

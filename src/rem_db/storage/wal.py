@@ -7,19 +7,18 @@ entries, edges, vectors, postings, schema rows), so a replica needs no model, sc
 whatever the commit wrote, a reader of the log sees it. Values are the bytes the value codec stored, so an
 encrypted database's log carries ciphertext.
 
-Format (column-wise, so building a record costs a few list appends per operation and a handful of C calls
-per batch): ``b"R2"``, the operation count ``n`` (u32), then ``n`` column family bytes (the family's id, with
-``0x80`` set for a delete), ``n`` key lengths and ``n`` value lengths (u32, little-endian), then every key and
-then every value, concatenated in order. Column family ids are positions in
-:data:`~rem_db.storage.families.COLUMN_FAMILIES`, which only ever grows at its end.
+Format (column-wise, so building a record costs a few list appends per operation, done by
+:class:`~rem_db.storage.store.Batch` as it stages them, and a handful of C calls per batch): ``b"R2"``, the
+operation count ``n`` (u32), then ``n`` column family bytes (the family's id, with ``0x80`` set for a delete),
+``n`` key lengths and ``n`` value lengths (u32, little-endian), then every key and then every value,
+concatenated in order. Column family ids are positions in :data:`~rem_db.storage.families.COLUMN_FAMILIES`,
+which only ever grows at its end.
 """
 
 from __future__ import annotations
 
 import struct
-import sys
-from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from .families import COLUMN_FAMILIES, FAMILY_IDS
 from .kv import Op
@@ -39,51 +38,26 @@ def seq_of(key: bytes) -> int:
     return int.from_bytes(key, "big")
 
 
-def _u32s(values: Iterable[int]) -> bytes:
-    out = array("I", values)
-    if sys.byteorder == "big":
-        out.byteswap()
-    return out.tobytes()
+def _lengths(count: int) -> struct.Struct:
+    """The packer of a record's ``count`` key lengths followed by its ``count`` value lengths."""
+    packer = _LENGTHS.get(count)
+    if packer is None:
+        packer = struct.Struct(f"<{2 * count}I")
+        if count <= _CACHED_COUNTS:  # small batches (single writes) are the common, latency-bound case
+            _LENGTHS[count] = packer
+    return packer
 
 
-def _from_u32s(raw: bytes) -> array[int]:
-    out = array("I")
-    out.frombytes(raw)
-    if sys.byteorder == "big":
-        out.byteswap()
-    return out
+_LENGTHS: dict[int, struct.Struct] = {}
+_CACHED_COUNTS = 256
 
 
-class RecordBuilder:
-    """Collects a batch's operations as they are staged; :meth:`encode` makes the record."""
-
-    __slots__ = ("cfs", "keys", "values")
-
-    def __init__(self) -> None:
-        self.cfs = bytearray()
-        self.keys: list[bytes] = []
-        self.values: list[bytes] = []
-
-    def put(self, cf_id: int, key: bytes, value: bytes) -> None:
-        self.cfs.append(cf_id)
-        self.keys.append(key)
-        self.values.append(value)
-
-    def delete(self, cf_id: int, key: bytes) -> None:
-        self.cfs.append(cf_id | DELETE_FLAG)
-        self.keys.append(key)
-        self.values.append(b"")
-
-    def put_keys(self, cf_id: int, keys: list[bytes]) -> None:
-        """Many keys with empty values (index entries)."""
-        self.cfs += bytes((cf_id,)) * len(keys)
-        self.keys += keys
-        self.values += [b""] * len(keys)
-
-    def encode(self) -> bytes:
-        keys, values = self.keys, self.values
-        return b"".join((MAGIC, COUNT.pack(len(keys)), bytes(self.cfs), _u32s(map(len, keys)),
-                         _u32s(map(len, values)), *keys, *values))
+def encode(cfs: bytes | bytearray, keys: list[bytes], values: list[bytes]) -> bytes:
+    """The record of operations given column-wise: family byte (``| DELETE_FLAG`` for a delete), key and
+    stored value (``b""`` for a delete) of each, in commit order."""
+    n = len(keys)
+    return b"".join((MAGIC, COUNT.pack(n), bytes(cfs), _lengths(n).pack(*map(len, keys), *map(len, values)),
+                     *keys, *values))
 
 
 def decode(record: bytes) -> list[Op]:
@@ -94,10 +68,9 @@ def decode(record: bytes) -> list[Op]:
     pos = 6
     cfs = record[pos:pos + n]
     pos += n
-    klens = _from_u32s(record[pos:pos + 4 * n])
-    pos += 4 * n
-    vlens = _from_u32s(record[pos:pos + 4 * n])
-    pos += 4 * n
+    lengths = _lengths(n).unpack_from(record, pos)
+    klens, vlens = lengths[:n], lengths[n:]
+    pos += 8 * n
     keys = []
     for length in klens:
         keys.append(record[pos:pos + length])

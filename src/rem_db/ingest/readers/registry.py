@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 ReadFn = Callable[[Path, "Detected", dict[str, Any]], Iterator[Block]]
 
 #: modules that register the built-in formats (imported on the first lookup)
-BUILTIN_READERS = tuple(f"rem_db.ingest.readers.{name}" for name in ("text", "markdown", "html", "pdf", "docx",
-                                                                        "xlsx"))
+BUILTIN_READERS = (*(f"rem_db.ingest.readers.{name}" for name in ("text", "markdown", "html", "pdf", "docx", "xlsx")),
+                   "rem_db.ingest.records")  # JSON, JSONL, CSV, TSV: rows, read by ingest/records.py
 
 
 @dataclass(frozen=True, slots=True)
