@@ -67,3 +67,24 @@ def test_a_secondary_instance_follows_the_writer(tmp_path: Path) -> None:
             follower.close()
     finally:
         writer.close()
+
+
+def test_the_wal_position_survives_reopen_even_when_no_record_is_left(tmp_path: Path) -> None:
+    # retention may trim every record; the next commit must still continue the sequence, never reuse it
+    store = Store(tmp_path / "db")
+    try:
+        for n in range(3):
+            seq = _put(store, "meta", b"k%d" % n, b"v")
+        batch = store.batch()
+        for record_seq, _ in list(store.wal_records(1)):
+            batch.delete("wal", record_seq.to_bytes(8, "big"))
+        trimmed = store.write(batch)
+        assert trimmed == seq + 1
+    finally:
+        store.close()
+    store = Store(tmp_path / "db")
+    try:
+        assert store.wal_seq() == trimmed
+        assert _put(store, "meta", b"after", b"v") == trimmed + 1
+    finally:
+        store.close()

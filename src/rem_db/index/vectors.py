@@ -46,7 +46,7 @@ class VectorIndexes:
 
     def __init__(self, root: Path, tenant: str, vectors: VectorStore, worker: BackgroundWorker,
                  read_only: bool, backend: AnnBackend | None = None) -> None:
-        self.backend = backend or ann_backend()
+        self._backend = backend
         self.root = root / "indexes" / quote(tenant, safe="")
         self.tenant = tenant
         self.vectors = vectors
@@ -55,6 +55,13 @@ class VectorIndexes:
         self.read_only = read_only
         self.handles: dict[tuple[str, str], IndexHandle] = {}
         self._lock = threading.Lock()
+
+    @property
+    def backend(self) -> AnnBackend:
+        """The ANN backend, looked up on first use (by the worker's load, so opening stays cheap)."""
+        if self._backend is None:
+            self._backend = ann_backend()
+        return self._backend
 
     def base(self, table: str, spec: str) -> Path:
         return self.root / f"{quote(table, safe='')}__{quote(spec, safe='')}"

@@ -23,8 +23,9 @@ class ValueCodec(Protocol):
     cipher can bind each value to its place (a value copied to another key fails to decode). Keys are never
     encoded: they stay byte-ordered for range scans."""
 
-    #: True when :meth:`encode` and :meth:`decode` return their input (the store then skips the calls).
-    identity: bool
+    #: the column families whose values it transforms; values of the others are stored as they are (and the
+    #: store skips the calls). Empty for the identity codec.
+    families: frozenset[str]
 
     def encode(self, cf: str, key: bytes, value: bytes) -> bytes: ...
 
@@ -34,7 +35,7 @@ class ValueCodec(Protocol):
 class IdentityCodec:
     """Values stored as they are (a database opened without a password)."""
 
-    identity = True
+    families: frozenset[str] = frozenset()
 
     def encode(self, cf: str, key: bytes, value: bytes) -> bytes:
         return value

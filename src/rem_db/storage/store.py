@@ -107,7 +107,7 @@ class Batch:
         # the store, not its handles: a batch kept alive (e.g. in a reference cycle through ``stash``) must
         # not keep RocksDB open after the store is closed
         self._store = store
-        self._codec: ValueCodec | None = None if store.codec.identity else store.codec
+        self._codec: ValueCodec | None = store.codec if store.codec.families else None
         # the WAL record's columns (storage/wal.py), filled as operations are staged; None with the WAL off
         self._cfs: bytearray | None = bytearray() if store.wal_enabled else None
         self._keys: list[bytes] = []
@@ -119,7 +119,7 @@ class Batch:
         self.stash: dict[str, Any] = {}
 
     def put(self, cf: str, key: bytes, value: bytes = b"") -> None:
-        if self._codec is not None:
+        if self._codec is not None and cf in self._codec.families:
             value = self._codec.encode(cf, key, value)
         self._batch.put(key, value, self._store.handles[cf])
         if self._cfs is not None:
@@ -130,7 +130,7 @@ class Batch:
 
     def put_keys(self, cf: str, keys: set[bytes] | list[bytes]) -> None:
         """Put many keys with empty values (index entries)."""
-        if self._codec is not None:
+        if self._codec is not None and cf in self._codec.families:
             for key in keys:
                 self.put(cf, key)
             return
@@ -154,7 +154,7 @@ class Batch:
 
     def apply(self, cf: str, ops: list[tuple[bytes, bytes | None]]) -> None:
         """Puts (``(key, value)``) and deletes (``(key, None)``), in order: for hot loops."""
-        if self._codec is not None or self._cfs is not None:
+        if (self._codec is not None and cf in self._codec.families) or self._cfs is not None:
             for key, value in ops:
                 if value is None:
                     self.delete(cf, key)
@@ -174,9 +174,11 @@ class Batch:
         assert self._cfs is not None
         key = wal.seq_key(seq)
         record = wal.encode(self._cfs, self._keys, self._values)
-        if not codec.identity:
+        if wal.CF in codec.families:
             record = codec.encode(wal.CF, key, record)
         self._batch.put(key, record, self._store.handles[wal.CF])
+        # not part of the record, and not through the codec: the position is the store's own bookkeeping
+        self._batch.put(wal.POSITION_KEY, key, self._store.handles[wal.POSITION_CF])
 
 
 class StoreSnapshot:
@@ -198,7 +200,7 @@ class StoreSnapshot:
             if "not found" in str(exc):
                 return None
             raise StorageError(f"snapshot read failed: {exc}") from None
-        return raw if self._codec.identity else self._codec.decode(cf, key, raw)
+        return self._codec.decode(cf, key, raw) if cf in self._codec.families else raw
 
     def close(self) -> None:
         self._views = {}
@@ -233,8 +235,7 @@ class Store:
         self._write_opts = WriteOptions()
         self._write_opts.sync = self.settings.sync_writes
         self._commit_lock = threading.Lock()
-        last = self.last_key(wal.CF) if wal.CF in self.cfs else None
-        self._wal_seq = wal.seq_of(last) if last else 0
+        self._wal_seq = self._stored_position()
         if not self.read_only:
             self._write_holder()
         self.closed = False
@@ -291,7 +292,7 @@ class Store:
     # -- reads -------------------------------------------------------------------------------------
     def get(self, cf: str, key: bytes) -> bytes | None:
         raw = self.cfs[cf].get(key)
-        if raw is None or self.codec.identity:
+        if raw is None or cf not in self.codec.families:
             return raw
         return self.codec.decode(cf, key, raw)
 
@@ -300,7 +301,7 @@ class Store:
             return []
         family: Any = self.cfs[cf]
         raws: list[bytes | None] = family.get(keys)
-        if self.codec.identity:
+        if cf not in self.codec.families:
             return raws
         decode = self.codec.decode
         return [None if r is None else decode(cf, k, r) for k, r in zip(keys, raws, strict=True)]
@@ -310,7 +311,7 @@ class Store:
         """Yield ``(key, value)`` for ``lower <= key < upper`` in key order (or reverse)."""
         opts = _bounded(upper)
         it = self.cfs[cf].iter(opts)
-        decode = None if self.codec.identity or keys_only else self.codec.decode
+        decode = None if keys_only or cf not in self.codec.families else self.codec.decode
         # rocksdict mishandles iterate_lower_bound (seek_to_first ignores it, seek_for_prev skips keys),
         # so the lower end is enforced here.
         if reverse:
@@ -337,7 +338,7 @@ class Store:
         :meth:`scan`); ``fill_cache=False`` for bulk reads that should not evict the hot set."""
         opts = _bounded(upper, fill_cache)  # must stay alive while the iterator runs: it holds the bound
         pairs: Iterator[tuple[bytes, bytes]] = self.cfs[cf].items(from_key=lower, read_opt=opts)  # type: ignore[assignment]
-        if self.codec.identity:
+        if cf not in self.codec.families:
             yield from pairs
         else:
             decode = self.codec.decode
@@ -346,7 +347,7 @@ class Store:
 
     def values(self, cf: str, lower: bytes, upper: bytes, fill_cache: bool = True) -> Iterator[bytes]:
         """Values of the keys in ``[lower, upper)`` in key order, iterated in Rust (no key objects made)."""
-        if not self.codec.identity:
+        if cf in self.codec.families:
             yield from (value for _, value in self.items(cf, lower, upper, fill_cache))
             return
         opts = _bounded(upper, fill_cache)  # must stay alive while the iterator runs: it holds the bound
@@ -387,8 +388,8 @@ class Store:
         if self.secondary is None:
             raise StorageError(f"database {self.path} is not open as a secondary instance")
         self._db.try_catch_up_with_primary()
-        last = self.last_key(wal.CF) if wal.CF in self.cfs else None
-        self._wal_seq = wal.seq_of(last) if last else 0
+        with self._commit_lock:
+            self._wal_seq = self._stored_position()
 
     # -- writes ------------------------------------------------------------------------------------
     def batch(self) -> Batch:
@@ -399,6 +400,16 @@ class Store:
     def wal_seq(self) -> int:
         """The sequence number of the last committed WAL record (0: none yet)."""
         return self._wal_seq
+
+    def _stored_position(self) -> int:
+        """The last committed sequence: the position key, or (a store written before it existed) the last
+        record's key."""
+        if wal.POSITION_CF in self.cfs:
+            stored = self.cfs[wal.POSITION_CF].get(wal.POSITION_KEY)
+            if stored is not None:
+                return wal.seq_of(stored)
+        last = self.last_key(wal.CF) if wal.CF in self.cfs else None
+        return wal.seq_of(last) if last else 0
 
     def write(self, batch: Batch) -> int:
         """Commit a batch atomically with its WAL record; returns the record's sequence number.

@@ -27,6 +27,11 @@ MAGIC = b"R2"
 COUNT = struct.Struct("<I")
 DELETE_FLAG = 0x80
 CF = "wal"
+#: ``meta`` key holding the last committed sequence (u64 big-endian), written in each commit's batch: reading
+#: it is a point get, where finding the last record means loading its (possibly megabytes large) block, and
+#: it stays right when retention has trimmed every record.
+POSITION_CF = "meta"
+POSITION_KEY = b"wal.position"
 
 
 def seq_key(seq: int) -> bytes:
