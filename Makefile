@@ -36,6 +36,7 @@ bench: setup  # every bar of SPEC §16 but the manual 1M-vector run (see bench/R
 	$(BIN)/python bench/bench_vectors.py insert
 	$(BIN)/python bench/bench_vectors.py search --n 100000
 	$(BIN)/python bench/bench_export.py
+	$(BIN)/python bench/bench_encryption.py
 	$(BIN)/python bench/bench_ingest.py
 
 clean:

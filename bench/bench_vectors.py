@@ -107,15 +107,15 @@ def clustered(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return centres, rng
 
 
-def make_db(path: Path, n: int, real: np.ndarray | None = None) -> float:
-    """A ``docs`` table of n rows (10 categories) with synthetic vectors (or the ``real`` ones); returns the
-    index build seconds."""
+def make_db(path: Path, n: int, real: np.ndarray | None = None, password: str | None = None) -> float:
+    """A ``docs`` table of n rows (10 categories) with synthetic vectors (or the ``real`` ones), encrypted
+    with ``password`` if given; returns the index build seconds."""
     centres, rng = clustered(n, 0)
     schema = {"title": "docs", "description": "Synthetic documents for the vector benchmark.", "type": "object",
               "properties": {"key": {"type": "string"}, "body": {"type": "string"},
                              "category": {"type": "string"}},
               "indexed_fields": ["category"], "embedding_fields": ["body"]}
-    with Database(path) as db:
+    with Database(path, password=password) as db:
         db.register_schema(schema)
         engine = db._engine
         for start in range(0, n, 10_000):

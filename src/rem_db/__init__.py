@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from .database import Database
+from .database import Database, generate_key_pair, rekey
 from .errors import (
     ConfigError,
     DatabaseError,
@@ -35,5 +35,5 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "AsyncDatabase", "ConfigError", "Database", "DatabaseError", "EmbeddingError", "EncryptionError", "IngestError",
     "LockedError", "NotFoundError", "QueryError", "ReadOnlyError", "SchemaError", "StorageError", "ValidationError",
-    "__version__",
+    "__version__", "generate_key_pair", "rekey",
 ]

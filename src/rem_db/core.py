@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings
+from .crypto.unlock import unlock
 from .embeddings.providers import EmbeddingProviders
 from .embeddings.writer import EmbeddingWriter
 from .entities.engine import EntityEngine
@@ -36,8 +37,8 @@ if TYPE_CHECKING:  # built on first use, so opening a database does not import t
 
 
 def open_store(path: Path, settings: Settings, read_only: bool, codec: ValueCodec | None = None) -> Store:
-    """The store of a directory, with the value codec chosen at open (the identity codec until the encryption
-    issue plugs a cipher in here)."""
+    """The store of a directory, with the identity codec until :func:`build_core` has read whether the
+    database is encrypted."""
     return Store(path, read_only=read_only, settings=settings, codec=codec or IdentityCodec())
 
 
@@ -57,6 +58,8 @@ class Core:
     vectors: VectorStore
     indexes: VectorIndexes
     embedder: EmbeddingWriter
+    encrypted: bool = False
+
     @functools.cached_property
     def search(self) -> SearchEngine:
         return SearchEngine(self.schemas, self.entities, self.embedder, self.indexes, self.compile_filter)
@@ -122,13 +125,18 @@ class _Forms:
 
 
 def build_core(path: Path, tenant: str, read_only: bool, settings: Settings,
-               codec: ValueCodec | None = None) -> Core:
-    """Open the store (values through ``codec``) and build every service on it; on any failure the store is
-    closed again."""
+               codec: ValueCodec | None = None, password: str | None = None) -> Core:
+    """Open the store and build every service on it; on any failure the store is closed again.
+
+    With ``password`` (or ``settings.password``) the database is encrypted (made so when it is new) and its
+    values pass through the cipher; ``codec`` is an explicit codec for tests of the seam."""
     store = open_store(path, settings, read_only, codec)
     worker: BackgroundWorker | None = None
     try:
-        keyspace = Keyspace(tenant)
+        unlocked = unlock(store, password if password is not None else settings.password, settings.home)
+        if unlocked is not None:
+            store.use_codec(unlocked.codec)
+        keyspace = Keyspace(tenant, unlocked.term_encoder if unlocked is not None else None)
         schemas = SchemaRegistry()
         entities = EntityEngine(store, keyspace, schemas.get)
         worker = BackgroundWorker()
@@ -139,7 +147,7 @@ def build_core(path: Path, tenant: str, read_only: bool, settings: Settings,
         entities.embedder = embedder
         schemas.load(entities, read_only)
         core = Core(store.path, tenant, read_only, settings, store, keyspace, schemas, entities, worker, vectors,
-                    indexes, embedder)
+                    indexes, embedder, encrypted=unlocked is not None)
         _load_vector_indexes(core)
         return core
     except BaseException:

@@ -12,7 +12,7 @@ from .config import Settings
 from .core import Core, build_core
 from .embeddings.rebuild import rebuild_table_vectors
 from .entities.ids import parse_id
-from .errors import EncryptionError, NotFoundError, ReadOnlyError, StorageError, ValidationError
+from .errors import NotFoundError, ReadOnlyError, StorageError, ValidationError
 from .schema.loader import load_schema_source
 from .schema.model import TableSchema
 from .schema.templates import TEMPLATES, template_schema
@@ -35,9 +35,6 @@ class Database:
                  read_only: bool = False, password: str | None = None, *,
                  sync_writes: bool | None = None) -> None:
         settings = Settings.from_env().replace(sync_writes=sync_writes)
-        if password is not None or settings.password:
-            raise EncryptionError("encryption at rest (SPEC §10) is not available in this build yet; "
-                                  "open the database without a password")
         self.settings = settings
         self.path = Path(path).expanduser() if path is not None else settings.resolved_db_path
         self.tenant_id = tenant_id or settings.tenant_id
@@ -47,7 +44,7 @@ class Database:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StorageError(f"cannot create database directory {self.path}: {exc}") from None
-        self._core: Core = build_core(self.path, self.tenant_id, read_only, settings)
+        self._core: Core = build_core(self.path, self.tenant_id, read_only, settings, password=password)
         core = self._core
         # the parts tests and benches look at; every method below delegates to the core's services
         self._store, self._keyspace, self._engine = core.store, core.keyspace, core.entities
@@ -361,12 +358,18 @@ class Database:
         """Internal field-index read API (equality / range / ordered scan), for the query engine."""
         return self._engine.fields
 
+    @property
+    def encrypted(self) -> bool:
+        """Whether the database's values are encrypted at rest (it was made with a password)."""
+        return self._core.encrypted
+
     def stats(self) -> dict[str, Any]:
         """Row counts per table and the WAL position."""
         return {
             "path": str(self.path),
             "tenant": self.tenant_id,
             "read_only": self.read_only,
+            "encrypted": self.encrypted,
             "tables": {s.short_name: self._engine.fields.count_table(s.short_name) for s in self.schemas.all()},
             "wal_seq": self._store.wal_seq(),
         }
@@ -449,6 +452,26 @@ class Database:
 
         fields = self.get_schema(entity["entity_type"]).get("embedding_fields") or []
         return text_of(tuple(fields), entity)
+
+
+def generate_key_pair(password: str, home: str | os.PathLike[str] | None = None) -> str:
+    """Make the Ed25519 key pair of encrypted databases under ``home/keys`` (default ``$P8_HOME``), its private
+    key wrapped with ``password``; refuses to replace an existing one. Returns its fingerprint."""
+    from .crypto.keys import generate
+
+    return generate(_home(home), password).fingerprint
+
+
+def rekey(password: str, new_password: str, home: str | os.PathLike[str] | None = None) -> str:
+    """Re-wrap the private key under ``home/keys`` with ``new_password`` (no data is rewritten: every database
+    made with the key pair opens with the new password, none with the old). Returns its fingerprint."""
+    from .crypto.keys import rekey as rewrap
+
+    return rewrap(_home(home), password, new_password).fingerprint
+
+
+def _home(home: str | os.PathLike[str] | None) -> Path:
+    return Path(home).expanduser() if home is not None else Settings.from_env().home
 
 
 def _mode(async_embeddings: bool) -> str:

@@ -73,6 +73,9 @@ def export(
     state = state_of(ctx)
     values = parse_params(params)
     db = state.open(ctx, write=False)
+    if db.encrypted:
+        output.message("warning: the database is encrypted, the export is not: the file holds its data as "
+                       "plaintext")
     with _progress() as progress:
         summary = db.export(table, output=out, format=fmt.value if fmt else None, where=where, params=values,
                             include_deleted=include_deleted, with_embeddings=with_embeddings,

@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from rem_db.config import Settings
+
 from . import data_cmd, export_cmd, graph_cmd, ingest_cmd, query_cmd, schema_cmd, search_cmd
 from .errors import CliError, report
 from .output import message
@@ -49,30 +51,74 @@ def main(
                             "read-only, so they work while another process holds it).")] = False,
     fmt: Annotated[Format, typer.Option(
         "--format", "-f", case_sensitive=False, help="Output format of commands that print data.")] = Format.table,
+    password: Annotated[str | None, typer.Option(
+        "--password", envvar="P8_PASSWORD", show_default=False,
+        help="Password of an encrypted database (made with `rem init --password`).")] = None,
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     """REM Database: an embedded memory database for AI applications."""
-    from rem_db.config import Settings, configure_logging
+    from rem_db.config import configure_logging
 
     settings = Settings.from_env()
     configure_logging(settings)
     if db_path is None:
         db_path = settings.resolved_db_path
-    ctx.obj = State(db_path=db_path.expanduser(), tenant=tenant or None, read_only=read_only, format=fmt)
+    ctx.obj = State(db_path=db_path.expanduser(), tenant=tenant or None, read_only=read_only, format=fmt,
+                    password=password or None)
+
+
+PasswordOption = Annotated[str | None, typer.Option(
+    "--password", show_default=False, help="Password of the key pair (default: the global --password / "
+                                           "P8_PASSWORD).")]
 
 
 @app.command()
-def init(ctx: typer.Context) -> None:
-    """Create the database directory and register the built-in tables; prints the path."""
+def init(ctx: typer.Context, password: PasswordOption = None) -> None:
+    """Create the database directory and register the built-in tables; prints the path. With --password the
+    database is encrypted at rest (a key pair is made under $P8_HOME/keys if there is none)."""
     state = state_of(ctx)
     if state.read_only:
         raise CliError("`rem init` creates the database; run it without --read-only")
+    if password is not None:
+        state.password = password
     db = state.open(ctx, write=True)
     tables = db.list_schemas()
     print(db.path.resolve())
     sys.stdout.flush()
-    message(f"initialized REM database (tenant {db.tenant_id!r}, {len(tables)} tables)")
+    kind = "encrypted " if db.encrypted else ""
+    message(f"initialized {kind}REM database (tenant {db.tenant_id!r}, {len(tables)} tables)")
+
+
+def _password(ctx: typer.Context, given: str | None, command: str) -> str:
+    password = given if given is not None else state_of(ctx).password
+    if not password:
+        raise CliError(f"`rem {command}` needs --password (or P8_PASSWORD)")
+    return password
+
+
+@app.command("key-gen")
+def key_gen(ctx: typer.Context, password: PasswordOption = None) -> None:
+    """Make the Ed25519 key pair of encrypted databases under $P8_HOME/keys, its private key wrapped with the
+    password (Argon2id + ChaCha20-Poly1305). Never replaces an existing key pair."""
+    from rem_db import generate_key_pair
+
+    fingerprint = generate_key_pair(_password(ctx, password, "key-gen"))
+    message(f"made key pair {fingerprint} in {Settings.from_env().home / 'keys'}")
+
+
+@app.command()
+def rekey(ctx: typer.Context, password: PasswordOption = None,
+          new_password: Annotated[str, typer.Option("--new-password", show_default=False,
+                                                    help="The password from now on.")] = "") -> None:
+    """Change the password of the key pair under $P8_HOME/keys: re-wraps the private key, rewrites no data;
+    every database made with it opens with the new password, none with the old."""
+    from rem_db import rekey as rekey_keys
+
+    if not new_password:
+        raise CliError("`rem rekey` needs --new-password")
+    fingerprint = rekey_keys(_password(ctx, password, "rekey"), new_password)
+    message(f"key pair {fingerprint} now opens with the new password")
 
 
 app.add_typer(schema_cmd.app, name="schema")

@@ -36,6 +36,7 @@ class State:
     tenant: str | None
     read_only: bool
     format: Format
+    password: str | None = None
 
     def fmt(self, local: Format | None) -> Format:
         return local or self.format
@@ -49,7 +50,8 @@ class State:
         """
         from rem_db import Database
 
-        db = Database(self.db_path, tenant_id=self.tenant, read_only=self.read_only or not write)
+        db = Database(self.db_path, tenant_id=self.tenant, read_only=self.read_only or not write,
+                      password=self.password)
         ctx.call_on_close(db.close)
         return db
 

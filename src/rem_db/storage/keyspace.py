@@ -22,6 +22,8 @@ A new column family's keys get their builder here (and the family its line in st
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .codec import encode_str, successor
 from .wal import seq_key
 
@@ -38,12 +40,15 @@ def prefix_range(prefix: bytes) -> tuple[bytes, bytes]:
 class Keyspace:
     """Builds the keys of one tenant."""
 
-    __slots__ = ("end", "prefix", "tenant")
+    __slots__ = ("_term", "end", "prefix", "tenant")
 
-    def __init__(self, tenant: str) -> None:
+    def __init__(self, tenant: str, term_encoder: Callable[[str], bytes] | None = None) -> None:
+        """``term_encoder`` turns a full-text term into its key part (an encrypted database passes a keyed
+        hash, so no word is stored); by default the term itself."""
         self.tenant = tenant
         self.prefix = encode_str(tenant)
         self.end = successor(self.prefix)
+        self._term = term_encoder or encode_str
 
     # entities
     def entity(self, id16: bytes) -> bytes:
@@ -97,7 +102,7 @@ class Keyspace:
         return self.prefix + encode_str(table)
 
     def posting_prefix(self, table: str, term: str) -> bytes:
-        return self.fulltext_table(table) + POSTING + encode_str(term)
+        return self.fulltext_table(table) + POSTING + self._term(term)
 
     def posting(self, table: str, term: str, id16: bytes) -> bytes:
         return self.posting_prefix(table, term) + id16

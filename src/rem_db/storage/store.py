@@ -78,6 +78,12 @@ def _bounded(upper: bytes, fill_cache: bool = True) -> ReadOptions:
     return opts
 
 
+def _read_error(cf: str, keys: list[bytes], exc: Exception) -> StorageError:
+    """A failed RocksDB read as a typed error naming what was read (a damaged file fails its checksum)."""
+    which = keys[0].hex() + (f" (and {len(keys) - 1} more)" if len(keys) > 1 else "")
+    return StorageError(f"reading {cf} key {which} failed: {exc}")
+
+
 class _Closed(dict[str, Any]):
     """Stands in for the column-family maps after close, so any use is a clear error."""
 
@@ -240,6 +246,11 @@ class Store:
             self._write_holder()
         self.closed = False
 
+    def use_codec(self, codec: ValueCodec) -> None:
+        """Read and write values through ``codec`` from now on: chosen once at open, after reading what
+        decides it (e.g. an encryption header) and before any other read or write."""
+        self.codec = codec
+
     # -- opening -----------------------------------------------------------------------------------
     def _check_path(self) -> None:
         if self.path.exists() and not self.path.is_dir():
@@ -291,7 +302,12 @@ class Store:
 
     # -- reads -------------------------------------------------------------------------------------
     def get(self, cf: str, key: bytes) -> bytes | None:
-        raw = self.cfs[cf].get(key)
+        try:
+            raw = self.cfs[cf].get(key)
+        except StorageError:
+            raise
+        except Exception as exc:  # e.g. RocksDB's "Corruption: block checksum mismatch"
+            raise _read_error(cf, [key], exc) from None
         if raw is None or cf not in self.codec.families:
             return raw
         return self.codec.decode(cf, key, raw)
@@ -300,7 +316,12 @@ class Store:
         if not keys:
             return []
         family: Any = self.cfs[cf]
-        raws: list[bytes | None] = family.get(keys)
+        try:
+            raws: list[bytes | None] = family.get(keys)
+        except StorageError:
+            raise
+        except Exception as exc:
+            raise _read_error(cf, keys, exc) from None
         if cf not in self.codec.families:
             return raws
         decode = self.codec.decode
