@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test test-long lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,9 @@ lint: setup
 
 test: setup lint
 	$(BIN)/pytest
+
+test-long: setup  # the reliability campaigns at full size (kill -9, index corruption, fuzz); figures in bench/RESULTS.md
+	$(BIN)/pytest -m long -p no:cacheprovider
 
 bench: setup  # every bar of SPEC §16 but the manual 1M-vector run (see bench/RESULTS.md); takes a while
 	$(BIN)/python bench/bench_core.py

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from core_helpers import PRODUCTS, product
-from rem_db import AsyncDatabase, Database, NotFoundError, ValidationError
+from rem_db import AsyncDatabase, Database, NotFoundError, StorageError, ValidationError
 
 
 def test_async_database_mirrors_the_sync_api(db_path: Path) -> None:
@@ -43,6 +45,7 @@ def test_async_database_mirrors_the_sync_api(db_path: Path) -> None:
             await adb.add_schema_from_template("plants", "entities")
             assert await adb.remove_schema("plants") == 0
             assert isinstance(adb.sync, Database)
+            (db_path.parent / "out").mkdir()
             summary = await adb.export("products", db_path.parent / "out" / "products.jsonl")
             assert summary["rows"] == 2 and (db_path.parent / "out" / "products.jsonl").read_text().count("\n") == 2
 
@@ -131,3 +134,79 @@ def test_every_public_method_has_an_async_mirror() -> None:
               if not name.startswith("_") and callable(value) and not isinstance(value, staticmethod)}
     missing = {name for name in public - {"rows"} if not hasattr(AsyncDatabase, name)}
     assert missing == set()
+
+
+def test_writes_keep_their_call_order(db_path: Path) -> None:
+    """Issue 18, item 6: writes started together (not awaited in between) apply in the order they were
+    called. The old ``asyncio.to_thread`` per call ran them on several threads at once (updates before their
+    insert, older values last)."""
+    from core_helpers import expected_id
+
+    rounds = 200
+
+    async def main() -> list[dict | None]:
+        async with AsyncDatabase(db_path) as adb:
+            await adb.register_schema(copy.deepcopy(PRODUCTS))
+            tasks = []
+            for r in range(rounds):  # each task is created (so started) in this order
+                code = f"K-{r}"
+                ident = expected_id(f"products:{code}")
+                tasks += [asyncio.create_task(adb.insert("products", product(code, price=0))),
+                          asyncio.create_task(adb.update(ident, {"price": 1})),
+                          asyncio.create_task(adb.upsert("products", product(code, price=2))),
+                          asyncio.create_task(adb.update(ident, {"price": 3, "stock": r}))]
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            assert [x for x in results if isinstance(x, BaseException)] == []
+            return await adb.get_batch([expected_id(f"products:K-{r}") for r in range(rounds)])
+
+    rows = asyncio.run(main())
+    assert [(row or {}).get("price") for row in rows] == [3] * rounds  # the last write of every round won
+    assert [(row or {}).get("stock") for row in rows] == list(range(rounds))
+
+
+def test_close_drains_the_writer_and_later_calls_fail(db_path: Path) -> None:
+    async def main() -> list[object]:
+        adb = await AsyncDatabase.open(db_path)
+        writes = [asyncio.create_task(adb.insert("resources", {"uri": f"u://{n}", "content": "c"}))
+                  for n in range(50)]
+        await adb.close()  # queued after the 50 inserts: they all run first
+        assert all(task.done() and task.exception() is None for task in writes)
+        await adb.close()  # a second close does nothing
+        with pytest.raises(StorageError):
+            await adb.insert("resources", {"uri": "u://late", "content": "c"})
+        return [task.result()["uri"] for task in writes]
+
+    assert asyncio.run(main()) == [f"u://{n}" for n in range(50)]
+    with Database(db_path) as db:  # the directory was released
+        assert db.count("resources") == 50
+
+
+def test_reads_run_beside_a_write_and_see_awaited_writes(db_path: Path) -> None:
+    released = threading.Event()
+
+    def slow_rows() -> Iterator[dict]:
+        yield product("S-1")
+        assert released.wait(5), "the read waited behind the write"
+        yield product("S-2")
+
+    async def main() -> None:
+        async with AsyncDatabase(db_path) as adb:
+            await adb.register_schema(copy.deepcopy(PRODUCTS))
+            await adb.insert("products", product("A-1"))
+            assert await adb.count("products") == 1  # sees the awaited insert
+            batch = asyncio.create_task(adb.insert_batch("products", slow_rows()))
+            await asyncio.sleep(0.05)  # the writer thread is inside the batch now
+            assert await adb.count("products") == 1  # a read does not queue behind the write
+            released.set()
+            assert len(await batch) == 2
+            assert await adb.count("products") == 3
+
+    asyncio.run(main())
+
+
+def test_every_mirrored_method_is_either_a_write_or_a_read() -> None:
+    from rem_db.async_api import _READS, _WRITES
+
+    assert set(_WRITES).isdisjoint(_READS)
+    assert {"insert", "insert_batch", "upsert", "update", "delete", "add_edge", "add_edges", "remove_edge",
+            "register_schema", "remove_schema", "ingest", "insert_jsonl", "rebuild_index"} <= set(_WRITES)

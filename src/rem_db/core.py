@@ -81,13 +81,20 @@ class Core:
         return self.queries.filter(table, where, params)
 
     def close(self) -> None:
-        """Drain the background worker, save the vector indexes, flush and release the directory."""
-        self.worker.shutdown()
+        """Drain the background worker, save the vector indexes, flush and release the directory.
+
+        RocksDB is closed and the directory released (HOLDER file, RocksDB LOCK) even when saving an index
+        or flushing fails; that failure is raised afterwards as a :class:`~rem_db.StorageError`. An index
+        that was not saved is caught up from the WAL, or rebuilt from the stored vectors, on the next open.
+        """
         try:
+            self.worker.shutdown()
             self.indexes.save_all()
         finally:
-            self.store.flush()
-            self.store.close()
+            try:
+                self.store.flush()
+            finally:
+                self.store.close()
 
     def export_sources(self) -> ExportSources:
         """What :func:`rem_db.export.export` reads: tables, rows, vectors, the ``where`` compiler."""

@@ -251,19 +251,22 @@ class Database:
     def export(self, table: str | None = None, output: str | os.PathLike[str] | None = None,
                format: str | None = None, where: str | None = None, include_deleted: bool = False,
                with_embeddings: bool = False, all_tables: bool = False, params: Any = None,
-               progress: Callable[[str, int, int | None], None] | None = None) -> dict[str, Any]:
+               progress: Callable[[str, int, int | None], None] | None = None,
+               parents: bool = False) -> dict[str, Any]:
         """Write ``table`` to the file ``output`` as Parquet (zstd), CSV or JSON Lines (``format``, else
         from the extension), with typed columns: system fields first, then the schema's fields; vectors as
         ``fixed_size_list<float32>`` with ``with_embeddings``. ``where`` (SQL condition, ``params`` bound)
         filters the rows. ``all_tables=True`` writes every table with rows to ``output/<table>.<ext>`` plus
-        ``manifest.json``. Missing directories are created; files are written whole or not at all.
+        ``manifest.json``. Like ``mkdir``, a missing target directory (``output`` of ``all_tables``, or one
+        ending in ``/``) is created when its parent exists, any other missing directory only with
+        ``parents=True`` (else :class:`~rem_db.NotFoundError`); files are written whole or not at all.
         ``progress(table, rows_done, rows_expected_or_None)`` is called after each chunk. Returns a summary
         (``rows``, ``path``, ``columns`` …; for all tables the manifest with ``path`` and ``manifest``)."""
         from .export import export
 
         return export(self._core.export_sources(), table, output, format=format, where=where, params=params,
                       include_deleted=include_deleted, with_embeddings=with_embeddings, all_tables=all_tables,
-                      progress=progress)
+                      progress=progress, parents=parents)
 
     def lookup(self, key: str, include_deleted: bool = False) -> list[dict[str, Any]]:
         """Entities of any table whose uri, key field, ``key`` or ``name`` equals ``key`` exactly."""
@@ -328,9 +331,11 @@ class Database:
     def ingest(self, path: str | os.PathLike[str], schema: str | None = None, *, recursive: bool = False,
                glob: str | None = None, category: str | None = None, tags: Iterable[str] | None = None,
                metadata: dict[str, Any] | None = None, chunk_tokens: int = 256, overlap_tokens: int = 32,
-               progress: Callable[[Any], None] | None = None) -> Any:
+               progress: Callable[[Any], None] | None = None, follow_symlinks: bool = False) -> Any:
         """Ingest a file, or the files of a directory (``recursive``: its subdirectories too; ``glob``
-        filters names, e.g. ``"*.pdf"``). Returns an :class:`~rem_db.ingest.IngestReport`.
+        filters names, e.g. ``"*.pdf"``). Returns an :class:`~rem_db.ingest.IngestReport`. In a directory,
+        symbolic links leading outside it are reported as skipped unless ``follow_symlinks``; the
+        database's own directory is never ingested.
 
         Documents (text, Markdown, HTML, PDF, DOCX, XLSX) get one ``documents`` row (``file://`` uri,
         sha256 hash) and chunks of at most ``chunk_tokens`` model tokens (``overlap_tokens`` shared by
@@ -350,7 +355,8 @@ class Database:
         if not all(isinstance(t, str) and t for t in tag_list):
             raise ValidationError(f"ingest tags must be non-empty strings, got {tag_list!r}")
         options = IngestOptions(schema=schema, category=category, tags=tag_list, metadata=dict(metadata or {}),
-                                chunking=ChunkSettings(chunk_tokens, overlap_tokens), recursive=recursive, glob=glob)
+                                chunking=ChunkSettings(chunk_tokens, overlap_tokens), recursive=recursive, glob=glob,
+                                follow_symlinks=follow_symlinks)
         return Ingestor(self._core.ingest_sources(), options, progress).run(path)
 
     @property

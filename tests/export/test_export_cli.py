@@ -19,7 +19,8 @@ def _db_rows(rem: Rem, table: str = "items") -> list[dict]:
 
 
 def test_export_table_to_parquet(rem: Rem, tmp_path: Path) -> None:
-    result = rem.ok("export", "items", "--output", "out/items.parquet")
+    assert "directory out does not exist" in rem.fails("export", "items", "--output", "out/items.parquet").err
+    result = rem.ok("export", "items", "--output", "out/items.parquet", "--parents")
     out = tmp_path / "out" / "items.parquet"
     assert result.out == "" and result.err.startswith("exported 6 rows of items to out/items.parquet (")
     compare_rows(_db_rows(rem), parquet_rows(out)[1], list(PARQUET_TYPES))

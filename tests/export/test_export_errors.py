@@ -24,9 +24,12 @@ def test_unknown_table_is_not_found(db: Database, tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_missing_directories_are_created(db: Database, items: list[dict[str, Any]], tmp_path: Path) -> None:
+def test_missing_directories_need_parents(db: Database, items: list[dict[str, Any]], tmp_path: Path) -> None:
     out = tmp_path / "a" / "b" / "c" / "items.parquet"
-    assert db.export("items", output=out)["rows"] == len(items)
+    with pytest.raises(NotFoundError, match=r"directory .*/a/b/c does not exist.*parents=True"):
+        db.export("items", output=out)
+    assert _files(tmp_path) == []  # like mkdir without -p: nothing made
+    assert db.export("items", output=out, parents=True)["rows"] == len(items)
     assert pq.read_metadata(out).num_rows == len(items)
     assert _files(tmp_path) == ["a", "a/b", "a/b/c", "a/b/c/items.parquet"]  # no temporary file left
 

@@ -17,7 +17,7 @@ COLUMNS = list(PARQUET_TYPES)
 
 def test_parquet_round_trip_with_pyarrow(db: Database, items: list[dict[str, Any]], tmp_path: Path) -> None:
     out = tmp_path / "out" / "items.parquet"
-    summary = db.export("items", output=out)
+    summary = db.export("items", output=out, parents=True)
     assert summary["rows"] == len(items) == 6
     assert summary["path"] == str(out) and summary["format"] == "parquet" and out.stat().st_size == summary["bytes"]
     schema, rows = parquet_rows(out)

@@ -50,7 +50,7 @@ def export(
     ctx: typer.Context,
     out: Annotated[str, typer.Option("--output", "-o", metavar="PATH", show_default=False,
                                      help="File to write (a directory with --all, or ending in /: "
-                                          "PATH/TABLE.EXT); missing directories are created.")],
+                                          "PATH/TABLE.EXT).")],
     table: Annotated[str | None, typer.Argument(metavar="TABLE", show_default=False,
                                                 help="Table to export (or --all).")] = None,
     fmt: Annotated[ExportFormat | None, typer.Option(
@@ -64,6 +64,8 @@ def export(
         "--with-embeddings", help="Add the vectors as fixed-size float32 list columns.")] = False,
     all_tables: Annotated[bool, typer.Option(
         "--all", help="Every table with rows to PATH/<table>.<ext>, plus PATH/manifest.json.")] = False,
+    parents: Annotated[bool, typer.Option(
+        "--parents", help="Create missing parent directories (like mkdir -p).")] = False,
 ) -> None:
     """Export a table to Parquet (zstd), CSV or JSON Lines with typed columns, or --all tables."""
     if all_tables and table is not None:
@@ -79,7 +81,7 @@ def export(
     with _progress() as progress:
         summary = db.export(table, output=out, format=fmt.value if fmt else None, where=where, params=values,
                             include_deleted=include_deleted, with_embeddings=with_embeddings,
-                            all_tables=all_tables, progress=progress)
+                            all_tables=all_tables, progress=progress, parents=parents)
     if state.format is not Format.table:
         output.emit(summary, Format.json if state.format is Format.csv else state.format)
     parts = summary["tables"] if all_tables else [summary]

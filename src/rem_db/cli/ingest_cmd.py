@@ -37,6 +37,8 @@ def ingest(
                                                  help="A JSON object merged into the metadata.")] = None,
     chunk_tokens: Annotated[int, typer.Option("--chunk-tokens", help="Chunk size bound in model tokens.")] = 256,
     overlap_tokens: Annotated[int, typer.Option("--overlap-tokens", help="Tokens shared by neighbour chunks.")] = 32,
+    follow_symlinks: Annotated[bool, typer.Option(
+        "--follow-symlinks", help="In a directory, also follow symbolic links that lead outside it.")] = False,
     fmt: FormatOption = None,
 ) -> None:
     """Ingest documents (text, Markdown, HTML, PDF, DOCX, XLSX) as chunks, or records files into a table."""
@@ -50,7 +52,7 @@ def ingest(
     with _progress() as progress:
         report = db.ingest(path, schema, recursive=recursive, glob=glob, category=category, tags=tag_list,
                            metadata=meta, chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens,
-                           progress=progress)
+                           progress=progress, follow_symlinks=follow_symlinks)
     base = path.expanduser().resolve()
     if fmt is Format.table:
         _table(report, base)

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from ..config import Settings
-from ..errors import ConfigError, QueryError, SchemaError, StorageError
+from ..errors import ConfigError, NotFoundError, QueryError, SchemaError, StorageError
 from ..graph.ids import id16_of
 from ..schema.model import TableSchema
 from . import fast
@@ -256,9 +256,22 @@ def export_all(sources: ExportSources, directory: Path, opts: Options) -> dict[s
     return {**manifest, "path": str(directory), "manifest": str(target)}
 
 
+def _require_directory(directory: Path, parents: bool, is_target: bool) -> None:
+    """``mkdir`` semantics: a missing directory the user named as the target is made when its parent
+    exists; any other missing directory only with ``parents``. Checked before anything is written."""
+    if parents or directory.is_dir() or (is_target and directory.parent.is_dir()):
+        return
+    blocker = next((p for p in [directory, *directory.parents] if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise StorageError(f"cannot create directory {directory}: {blocker} is a file, not a directory")
+    missing = directory.parent if is_target else directory
+    raise NotFoundError(f"directory {missing} does not exist: create it first, or pass parents=True "
+                        f"(`rem export --parents`)")
+
+
 def export(sources: ExportSources, table: str | None, output: Any, format: str | None = None, where: str | None = None,
            params: Any = None, include_deleted: bool = False, with_embeddings: bool = False,
-           all_tables: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+           all_tables: bool = False, progress: Progress | None = None, parents: bool = False) -> dict[str, Any]:
     """The implementation of :meth:`rem_db.Database.export` (argument checks, then one table or all)."""
     if output is None or not str(output).strip():
         raise ConfigError("export needs an output path (a file, or a directory with all_tables=True)")
@@ -269,11 +282,14 @@ def export(sources: ExportSources, table: str | None, output: Any, format: str |
         if table is not None:
             raise ConfigError(f"give either a table ({table!r}) or all_tables=True, not both")
         fmt = format_for(out, format or "parquet")
+        _require_directory(out, parents, is_target=True)
         return export_all(sources, out, Options(fmt, where, params, include_deleted, with_embeddings, progress,
                                                 chunk_size))
     if table is None:
         raise ConfigError("export needs a table name (or all_tables=True)")
     sources.schemas.get(table)  # an unknown table is a NotFoundError naming it, before any file is touched
-    path, fmt = table_path(out, table, format, as_dir=str(text).endswith(("/", os.sep)))
+    as_dir = str(text).endswith(("/", os.sep))
+    path, fmt = table_path(out, table, format, as_dir=as_dir)
+    _require_directory(path.parent, parents, is_target=as_dir)
     return export_table(sources, table, path, Options(fmt, where, params, include_deleted, with_embeddings,
                                                       progress, chunk_size))

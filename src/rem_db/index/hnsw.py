@@ -8,6 +8,8 @@ Registered as the ``hnsw`` backend of :mod:`.ann`.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -121,17 +123,30 @@ class HnswIndex:
 
     # -- persistence -----------------------------------------------------------------------------------
     def save(self, base: Path) -> None:
-        """Write ``base.hnsw``, ``.ids.npy``, ``.live.npy``, then ``base.json`` (last)."""
+        """Write ``base.hnsw``, ``.ids.npy``, ``.live.npy``, then ``base.json`` (last).
+
+        Raises :class:`OSError` when a file cannot be written (the temporary files are removed again)."""
         base.parent.mkdir(parents=True, exist_ok=True)
         tmp = base.with_name(base.name + ".tmp")
-        self.index.save_index(str(tmp) + ".hnsw")
-        ids = np.frombuffer(b"".join(i or b"\0" * 16 for i in self.ids), dtype=np.uint8).reshape(-1, 16)
-        with open(str(tmp) + ".ids.npy", "wb") as fh:
-            np.save(fh, ids)
-        present = np.array([i is not None for i in self.ids], dtype=bool)
-        with open(str(tmp) + ".live.npy", "wb") as fh:
-            np.save(fh, present)
-        for ext in (".hnsw", ".ids.npy", ".live.npy"):
+        exts = (".hnsw", ".ids.npy", ".live.npy")
+        try:
+            hnsw_tmp = Path(str(tmp) + ".hnsw")
+            hnsw_tmp.unlink(missing_ok=True)  # hnswlib reports no write error: only a new file proves a save
+            self.index.save_index(str(hnsw_tmp))
+            if not hnsw_tmp.is_file():
+                raise OSError(errno.EIO, "hnswlib could not write the index file", str(hnsw_tmp))
+            ids = np.frombuffer(b"".join(i or b"\0" * 16 for i in self.ids), dtype=np.uint8).reshape(-1, 16)
+            with open(str(tmp) + ".ids.npy", "wb") as fh:
+                np.save(fh, ids)
+            present = np.array([i is not None for i in self.ids], dtype=bool)
+            with open(str(tmp) + ".live.npy", "wb") as fh:
+                np.save(fh, present)
+        except BaseException:
+            for ext in exts:
+                with contextlib.suppress(OSError):
+                    os.unlink(str(tmp) + ext)
+            raise
+        for ext in exts:
             os.replace(str(tmp) + ext, str(base) + ext)
         meta = {"dimensions": self.dimensions, "count": len(self.labels), "labels": len(self.ids), "seq": self.seq,
                 "format": 1}

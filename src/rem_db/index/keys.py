@@ -7,8 +7,9 @@ from typing import Any
 
 import orjson
 
+from ..errors import ValidationError
 from ..schema.model import TableSchema
-from ..storage.codec import decode_str, successor
+from ..storage.codec import bad_text, decode_str, successor
 from ..storage.keyspace import Keyspace
 from ..storage.store import Store
 
@@ -50,8 +51,12 @@ class KeyIndex:
         return {self.ks.key_entry(v, schema.short_name, id16) for v in key_values(schema, entity)}
 
     def find(self, key_value: str) -> list[tuple[str, bytes]]:
-        """``(table, id16)`` of every entity with this exact key value."""
-        prefix = self.ks.key_value_prefix(key_value)
+        """``(table, id16)`` of every entity with this exact key value; a key that is not valid text (a lone
+        surrogate: no stored key can hold one) is a :class:`~rem_db.ValidationError`."""
+        try:
+            prefix = self.ks.key_value_prefix(key_value)
+        except UnicodeEncodeError:
+            raise ValidationError(f"key {key_value!r} is not valid text: {bad_text(key_value)}") from None
         start = len(prefix)
         out = []
         for key in self.store.scan_keys(CF, prefix, successor(prefix)):

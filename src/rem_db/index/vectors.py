@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from ..errors import StorageError
 from ..worker import BackgroundWorker
 from .ann import AnnBackend, AnnIndex, CorruptIndex, ann_backend
 from .vector_store import CF as VECTORS_CF
@@ -201,13 +202,32 @@ class VectorIndexes:
             if not handle.dirty and index.seq >= seq:
                 return
             index.seq = max(index.seq, seq)
-            index.save(handle.base)
+            try:
+                index.save(handle.base)
+            except (OSError, RuntimeError) as exc:  # OSError from the files, RuntimeError from hnswlib
+                raise StorageError(f"cannot save the vector index of table {handle.table!r} ({handle.spec}) "
+                                   f"to {handle.base.parent}: {exc}; the next open rebuilds or catches it "
+                                   f"up from the stored vectors") from exc
             handle.dirty = False
 
     def save_all(self) -> None:
+        """Save every loaded index that changed since its last save.
+
+        Every index is attempted even when one fails; then the first failure is raised as a
+        :class:`~rem_db.StorageError` naming its directory and the OS reason (what was not saved is rebuilt
+        or caught up from the WAL on the next open)."""
+        failures: list[StorageError] = []
         for handle in list(self.handles.values()):
             if handle.ready.is_set() and not self.read_only:
-                self._save(handle)
+                try:
+                    self._save(handle)
+                except StorageError as exc:
+                    failures.append(exc)
+        if failures:
+            if len(failures) > 1:
+                raise StorageError(f"{failures[0]} (and {len(failures) - 1} more vector index(es) "
+                                   f"not saved)") from failures[0]
+            raise failures[0]
 
     def drop(self, table: str, spec: str) -> None:
         """Forget an index and delete its files (after its vectors were deleted or re-embedded)."""

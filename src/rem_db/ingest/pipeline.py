@@ -56,6 +56,7 @@ class IngestOptions:
     chunking: ChunkSettings = field(default_factory=ChunkSettings)
     recursive: bool = False
     glob: str | None = None
+    follow_symlinks: bool = False
     batch_chunks: int = BATCH_CHUNKS
 
     @property
@@ -95,9 +96,13 @@ class Ingestor:
         :class:`~rem_db.errors.IngestError`."""
         table = self.sources.schemas.get(self.options.chunk_table)  # an unknown table is an error up front
         self.chunk_props = set(table.properties)
-        files, is_dir, problems = collect(path, self.options.recursive, self.options.glob, exclude=self.sources.path)
+        files, is_dir, problems, left_out = collect(path, self.options.recursive, self.options.glob,
+                                                    exclude=self.sources.path,
+                                                    follow_symlinks=self.options.follow_symlinks)
         for where, reason in problems:
             self.report.files.append(FileResult(where, FAILED, reason=reason))
+        for where, reason in left_out:
+            self.report.files.append(FileResult(where, SKIPPED, reason=reason))
         self.state.files_total = len(files)
         self._notify()
         for file in files:

@@ -3,7 +3,13 @@
 * NULLs are skipped by every aggregate but ``COUNT(*)``; over no values SUM/AVG/MIN/MAX are NULL and
   COUNT is 0. Without GROUP BY an aggregate query returns exactly one row, even over no rows.
 * SUM of integers is an exact integer; with any float it is a correctly rounded float (``math.fsum``).
-  AVG is a float. SUM/AVG of a non-number is a :class:`~rem_db.QueryError`, never a silent skip.
+  AVG is a float.
+* Overflow: a SUM that cannot be represented (integers beyond 64 bits, floats beyond ±1.8e308) is a
+  :class:`~rem_db.QueryError` naming the aggregate. We chose an error over ``inf`` (or a silent switch to
+  float) because JSON has no ``inf`` (the CLI would print ``null``), a 64-bit-plus integer cannot be
+  stored or printed as JSON, and an infinite total is never the answer the user asked for. AVG never
+  overflows: the mean of representable values is representable, so it is computed exactly when the
+  running float sum overflows. SUM/AVG of a non-number is a :class:`~rem_db.QueryError`, never a silent skip.
 * MIN/MAX use the typed order of :mod:`.values` and return the stored value (a timestamp keeps its text).
 * Groups are keyed by typed value: ``1`` and ``1.0`` are one group, ``true`` and ``1`` are not, and
   timestamps that denote the same instant are one group; all NULLs form one group.
@@ -13,8 +19,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from fractions import Fraction
 from typing import Any
 
+from ..storage.codec import INT_MAX, INT_MIN
 from .positions import error
 from .predicates import getter
 from .values import describe, typed_key
@@ -60,8 +68,21 @@ class AggSpec:
                 raise error(f"{self.label} needs numbers, but a row has {describe(v)}", text)
         if all(v.__class__ is int for v in values):
             total: Any = sum(values)
-            return total if self.func == "sum" else total / len(values)
-        total = math.fsum(values)
+            if self.func == "avg":
+                return total / len(values)
+            if not INT_MIN <= total <= INT_MAX:
+                raise error(f"{self.label} overflows: the total {total} is outside the 64-bit integer range "
+                            f"that results are stored and printed in", text)
+            return total
+        try:
+            total = math.fsum(values)
+        except OverflowError:  # a partial sum passed the largest float; the exact sum decides
+            exact = sum(map(Fraction, values), Fraction(0))
+            try:
+                return float(exact) if self.func == "sum" else float(exact / len(values))
+            except OverflowError:
+                raise error(f"{self.label} overflows: the total is beyond the largest float (about 1.8e308)",
+                            text) from None
         return total if self.func == "sum" else total / len(values)
 
 

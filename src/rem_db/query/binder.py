@@ -23,6 +23,8 @@ from typing import Any
 from ..index.fields import indexed_fields
 from ..schema.model import SYSTEM_TIMESTAMPS, TableSchema
 from ..schema.types import allows_extra_fields, field_type
+from ..storage.codec import INT_MAX, INT_MIN, surrogate_name, unencodable_at
+from .lexical import placeholders
 from .plan import (
     And,
     Between,
@@ -216,6 +218,18 @@ def _check_truth(node: Truth, table: TableInfo, text: str | None) -> None:
 # -- parameters --------------------------------------------------------------------------------------
 def param_values(parsed: Parsed, params: Any) -> dict[int | str, Any]:
     """Check ``params`` against the parameters the query uses; returns key -> raw value."""
+    values = _param_values(parsed, params)
+    for key, value in values.items():
+        problem = _unstorable(value)
+        if problem is not None:
+            qmarks, named = placeholders(parsed.text)
+            pos = (qmarks[key] if key < len(qmarks) else -1) if isinstance(key, int) else named.get(key, -1)
+            label = f"?{key + 1}" if isinstance(key, int) else f":{key}"
+            raise error(f"parameter {label} {problem}", parsed.text, pos)
+    return values
+
+
+def _param_values(parsed: Parsed, params: Any) -> dict[int | str, Any]:
     text = parsed.text
     if parsed.positional:
         if (params.__class__ is list or params.__class__ is tuple) and len(params) == parsed.positional:
@@ -241,9 +255,34 @@ def param_values(parsed: Parsed, params: Any) -> dict[int | str, Any]:
             raise error(f"parameter {extra[0]!r} is not used by the query (its parameters: "
                         f"{', '.join(':' + n for n in parsed.named)})", text)
         return {n: params[n] for n in parsed.named}
+    if params is not None and (isinstance(params, str | bytes) or not isinstance(params, Sequence | Mapping)):
+        raise error(f"params must be a list (for ? parameters) or a mapping (for :name parameters), not "
+                    f"{type(params).__name__}", text)
     if params:
         raise error(f"the query has no parameters but {len(params)} value(s) were given", text)
     return {}
+
+
+def _unstorable(value: Any) -> str | None:
+    """Why a parameter value can equal no stored value and cannot be encoded (an integer beyond 64 bits, a
+    string with a lone surrogate), or ``None``. Lists (bound by ``IN ?``) are checked item by item."""
+    cls = value.__class__
+    if cls is int or (isinstance(value, int) and cls is not bool):
+        if not INT_MIN <= value <= INT_MAX:
+            return f"is {value}, outside the 64-bit range of stored integers ({INT_MIN} to {INT_MAX})"
+        return None
+    if isinstance(value, str):
+        pos = unencodable_at(value)
+        return None if pos < 0 else (f"is not valid Unicode text ({surrogate_name(value[pos])} at position {pos} "
+                                     f"of the string)")
+    if isinstance(value, enum.Enum):
+        return _unstorable(value.value)
+    if isinstance(value, list | tuple | set | frozenset):
+        for n, item in enumerate(value):
+            problem = _unstorable(item)
+            if problem is not None:
+                return f"has item {n} that {problem}"
+    return None
 
 
 def plain_value(value: Any, label: str, text: str | None, pos: int, allow_list: bool = False) -> Any:

@@ -28,6 +28,7 @@ from .plan import (
     TraversePlan,
 )
 from .ports import QuerySources
+from .positions import check_text
 from .predicates import Compiler
 from .prepared import PreparedSelect, prepare
 from .sql import Counter, parse_where
@@ -144,6 +145,9 @@ class QueryEngine:
         key = ("where", table, where)
         parsed = self.cache.get(key)
         if parsed is None:
+            if not isinstance(where, str):
+                raise QueryError(f"a WHERE condition is a string, not {type(where).__name__}")
+            check_text(where)
             counter = Counter(where)
             try:
                 expr = parse_where(where, 0, len(where), counter, table)

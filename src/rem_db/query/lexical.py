@@ -10,9 +10,12 @@ offset (error positions stay exact). :mod:`.sql` expands the marker back into th
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from ..storage.codec import INT_MAX, INT_MIN
 
 MIN_ITEMS = 32
 MARKER = "__rem_list_"
@@ -43,11 +46,15 @@ class Item:
     pos: int
 
 
-def _number(text: str) -> int | float:
+def _number(text: str) -> int | float | None:
+    """A list item's number; ``None`` for one out of range, so the list takes the parser's path, which
+    reports it with its position."""
     try:
-        return int(text)
+        value: int | float = int(text)
     except ValueError:
-        return float(text)
+        value = float(text)
+        return value if math.isfinite(value) else None
+    return value if INT_MIN <= value <= INT_MAX else None
 
 
 def _read_list(text: str, start: int) -> tuple[list[Item], int] | None:
@@ -62,7 +69,10 @@ def _read_list(text: str, start: int) -> tuple[list[Item], int] | None:
         if m["str"] is not None:
             items.append(Item("const", m["str"][1:-1].replace("''", "'"), m.start("str")))
         elif m["num"] is not None:
-            items.append(Item("const", _number(m["num"]), m.start("num")))
+            number = _number(m["num"])
+            if number is None:
+                return None
+            items.append(Item("const", number, m.start("num")))
         elif m["kw"] is not None:
             items.append(Item("const", {"null": None, "true": True, "false": False}[m["kw"].lower()],
                               m.start("kw")))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from ..errors import QueryError
 from .plan import ExplainPlan, Parsed, Statement
-from .positions import error
+from .positions import check_text, error
 from .rem_forms import parse_lookup, parse_search, parse_traverse
 from .sql import Counter, parse_select
 
@@ -24,6 +24,7 @@ def parse(text: str) -> Parsed:
         raise QueryError(f"a query is a string, not {type(text).__name__}")
     if not text.strip() or not text.strip().strip(";").strip():
         raise QueryError(EMPTY)
+    check_text(text)
     counter = Counter(text)
     m = _WORD.match(text)
     statement: Statement

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import QueryError
+from ..storage.codec import surrogate_name, unencodable_at
 
 
 def line_col(text: str, offset: int) -> tuple[int, int]:
@@ -38,3 +39,11 @@ def error(message: str, text: str | None = None, pos: int = -1) -> QueryError:
         exc = QueryError(message)
         exc.offset = exc.line = exc.column = None  # type: ignore[attr-defined]
     return exc
+
+
+def check_text(text: str) -> None:
+    """Refuse query text that is not valid Unicode (a lone surrogate: no stored string can equal it and the
+    index cannot encode it), naming the character, line and column."""
+    pos = unencodable_at(text)
+    if pos >= 0:
+        raise error(f"the query text is not valid Unicode: {surrogate_name(text[pos])}", text, pos)

@@ -7,9 +7,11 @@ chains are flattened without recursion, so a WHERE with thousands of terms conve
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
+from ..storage.codec import INT_MAX, INT_MIN
 from . import lexical
 from .plan import (
     AGGREGATES,
@@ -309,12 +311,14 @@ class Converter:
             return self.field(node)
         if isinstance(node, exp.Literal):
             self.args(node, {"this", "is_string"})
-            return Const(self._literal(node), self.pos(node))
+            pos = self.pos(node)
+            return Const(self._in_range(self._literal(node), pos), pos)
         if isinstance(node, exp.Neg):
             inner = self.operand(node.this)
             if isinstance(inner, Const) and isinstance(inner.value, int | float) and not isinstance(inner.value,
                                                                                                      bool):
-                return Const(-inner.value, inner.pos - 1 if inner.pos > 0 else inner.pos)
+                pos = inner.pos - 1 if inner.pos > 0 else inner.pos
+                return Const(self._in_range(-inner.value, pos), pos)
             raise self.unsupported(node)
         if isinstance(node, exp.Boolean):
             return Const(bool(node.this), self.pos(node, "true" if node.this else "false"))
@@ -348,12 +352,23 @@ class Converter:
             return node.this
         text = str(node.this)
         try:
-            return int(text)
+            return int(text)  # the range is checked where the sign is known (operand), not here
         except ValueError:
             try:
-                return float(text)
+                number = float(text)
             except ValueError:
                 raise self.fail(f"number {text!r} is not supported", node) from None
+        if not math.isfinite(number):
+            raise self.fail(f"number {text} is out of range (larger than a 64-bit float can hold)", node)
+        return number
+
+    def _in_range(self, value: Any, pos: int) -> Any:
+        """An integer literal that a stored value can equal: JSON integers are 64-bit (orjson), so a larger
+        one is a mistake to report, not a comparison that silently matches nothing."""
+        if value.__class__ is int and not INT_MIN <= value <= INT_MAX:
+            raise error(f"integer {value} is out of range: stored integers are 64-bit ({INT_MIN} to {INT_MAX})",
+                        self.text, pos)
+        return value
 
     # -- conditions ----------------------------------------------------------------------------------
     def condition(self, node: Any) -> Expr:

@@ -10,6 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SchemaError
+from .model import MAX_NESTING, check_nesting
+
+
+def _too_deep(what: str) -> str:
+    return f"{what} nests too deeply to read (a schema may have at most {MAX_NESTING} levels of objects and arrays)"
 
 
 def _from_model(model: Any) -> dict[str, Any]:
@@ -35,12 +40,16 @@ def load_file(path: Path) -> dict[str, Any]:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise SchemaError(f"schema file {path} is not valid YAML: {exc}") from None
+        except RecursionError:  # the YAML composer recurses per level
+            raise SchemaError(_too_deep(f"schema file {path}")) from None
     else:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SchemaError(f"schema file {path} is not valid JSON: {exc.msg} at line {exc.lineno} "
                               f"column {exc.colno}") from None
+        except RecursionError:  # the JSON decoder recurses per level
+            raise SchemaError(_too_deep(f"schema file {path}")) from None
     if not isinstance(data, dict):
         raise SchemaError(f"schema file {path} must hold a JSON object, not {type(data).__name__}")
     return data
@@ -64,6 +73,8 @@ def load_schema_source(source: Any) -> dict[str, Any]:
     if hasattr(source, "model_json_schema") and not isinstance(source, dict):
         return _from_model(type(source))
     if isinstance(source, dict):
+        title = source.get("short_name") or source.get("title")
+        check_nesting(source, f"schema {title!r}" if isinstance(title, str) else "schema")  # before deepcopy
         return copy.deepcopy(source)
     if isinstance(source, Path):
         return load_file(source)

@@ -18,6 +18,10 @@ SETTING_KEYS = (
     "short_name", "name", "fully_qualified_name", "version", "description", "category", "key_field",
     "indexed_fields", "embedding_fields", "embedding_provider", "tools", "resources",
 )
+#: Levels of nested objects and arrays a schema may have. The JSON Schema validator stops at about 255 and
+#: the stored schema row wraps the schema in a few more levels, so deeper schemas never worked; 200 leaves
+#: that headroom and is far beyond any real table (nested models are usually ``$defs`` references).
+MAX_NESTING = 200
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 _SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 
@@ -34,6 +38,25 @@ def parse_version(text: str, table: str = "") -> tuple[int, int, int]:
     if not match:
         raise SchemaError(f"schema {table!r}: version {text!r} is not semver X.Y.Z")
     return int(match[1]), int(match[2]), int(match[3])
+
+
+def check_nesting(raw: Any, what: str = "schema") -> None:
+    """Refuse a schema nested deeper than :data:`MAX_NESTING` levels, naming where, without recursion (a
+    deep schema must not become a ``RecursionError`` in the loader, the validator or the codec)."""
+    stack: list[tuple[Any, int, tuple[str, ...]]] = [(raw, 1, ())]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, dict):
+            children: Any = ((str(k), v) for k, v in value.items())
+        elif isinstance(value, list | tuple):
+            children = ((str(n), v) for n, v in enumerate(value))
+        else:
+            continue
+        if depth > MAX_NESTING:
+            shown = ".".join(path) if len(path) <= 8 else ".".join([*path[:4], "…", *path[-4:]])
+            raise SchemaError(f"{what} nests more than {MAX_NESTING} levels of objects and arrays (at {shown}); "
+                              f"flatten it or use $defs references")
+        stack.extend((v, depth + 1, (*path, k)) for k, v in children if isinstance(v, dict | list | tuple))
 
 
 def _merged_settings(raw: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +135,7 @@ class TableSchema:
         if not isinstance(short_name, str) or not _SNAKE.match(short_name):
             raise SchemaError(f"schema short_name {short_name!r} must be snake_case (a-z, 0-9, _)")
         table = short_name
+        check_nesting(raw, f"schema {table!r}")
         props = raw.get("properties", {})
         if not isinstance(props, dict):
             raise SchemaError(f"schema {table!r}: properties must be an object")
@@ -121,9 +145,15 @@ class TableSchema:
                               f"({', '.join(SYSTEM_FIELDS)}) and cannot be declared")
 
         key_field = settings.get("key_field")
+        if key_field is not None and not isinstance(key_field, str):
+            raise SchemaError(f"schema {table!r}: key_field must be one field name (a string), not "
+                              f"{type(key_field).__name__} {key_field!r}: a table has a single key field")
         indexed = _string_list(settings.get("indexed_fields"), "indexed_fields", table)
         embedded = _string_list(settings.get("embedding_fields"), "embedding_fields", table)
         provider = settings.get("embedding_provider")
+        if provider is not None and not isinstance(provider, str):
+            raise SchemaError(f"schema {table!r}: embedding_provider must be a provider spec string (e.g. "
+                              f"'local:...'), not {type(provider).__name__} {provider!r}")
         for prop_name, prop in props.items():  # field-level settings win over model-level ones
             if not isinstance(prop, dict):
                 continue

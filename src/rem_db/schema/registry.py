@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from ..errors import NotFoundError, SchemaError
 from ..storage.codec import now_iso
 from .builtin import BUILTIN_SCHEMAS, builtin_schema
+from .diff import schema_changes
 from .model import TableSchema
 
 if TYPE_CHECKING:
@@ -27,6 +30,18 @@ def _row(schema: TableSchema, history: list[dict[str, Any]]) -> dict[str, Any]:
         "settings": schema.settings(),
         "history": history,
     }
+
+
+def _same_definition(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Equal JSON Schemas, as stored: a schema read back from disk has lists where the caller may have
+    written tuples, so re-registering the same dict after a reopen stays a no-op."""
+    if old == new:
+        return True
+    try:
+        return bool(orjson.loads(orjson.dumps(old, option=orjson.OPT_NAIVE_UTC))
+                    == orjson.loads(orjson.dumps(new, option=orjson.OPT_NAIVE_UTC)))
+    except (orjson.JSONEncodeError, TypeError):  # not storable as JSON: then it is not the stored schema
+        return False
 
 
 def _index_layout(schema: TableSchema) -> tuple[Any, ...]:
@@ -90,9 +105,14 @@ class SchemaRegistry:
         if old is not None and old.category == "system" and not force:
             raise SchemaError(f"table {schema.short_name!r} is a system schema and cannot be redefined")
         if old is not None:
-            if old.json_schema == schema.json_schema:
+            if _same_definition(old.json_schema, schema.json_schema):
                 return old
             new_v, old_v = schema.version_tuple, old.version_tuple
+            if new_v == old_v and not force:
+                raise SchemaError(f"schema {schema.short_name!r} version {schema.version} is already registered "
+                                  f"with a different definition ({'; '.join(schema_changes(old, schema))}); "
+                                  f"register it as a new version, or replace {schema.version} with force=True "
+                                  f"(--force)")
             if new_v[0] > old_v[0] and not force:
                 raise SchemaError(f"schema {schema.short_name!r}: major version change {old.version} -> "
                                   f"{schema.version} refused; re-register with force=True (--force)")

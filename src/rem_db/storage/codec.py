@@ -31,10 +31,39 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SIGN = 1 << 63
 _MASK = (1 << 64) - 1
 
+#: The integers a stored JSON value can hold (orjson reads and writes signed and unsigned 64-bit).
+INT_MIN = -(1 << 63)
+INT_MAX = (1 << 64) - 1
+
 
 def encode_str(text: str) -> bytes:
     """Escape and terminate a string so it can be followed by further key components."""
     return text.encode("utf-8").replace(b"\x00", b"\x00\xff") + _TERMINATOR
+
+
+def unencodable_at(text: str) -> int:
+    """The 0-based position of the first character UTF-8 cannot encode (a lone surrogate), or -1."""
+    if text.isascii():
+        return -1
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return exc.start
+    return -1
+
+
+def surrogate_name(char: str) -> str:
+    """A lone surrogate as users can recognise it. Python turns bytes that are not UTF-8 (in command-line
+    arguments, environment variables, file names) into U+DC80..U+DCFF: those name the byte they stand for."""
+    code = ord(char)
+    byte = f" (the byte 0x{code - 0xDC00:02x}, which is not UTF-8)" if 0xDC80 <= code <= 0xDCFF else ""
+    return f"lone surrogate U+{code:04X}{byte}"
+
+
+def bad_text(text: str) -> str | None:
+    """Why ``text`` cannot be stored (the character and its 0-based position), or ``None`` when it can."""
+    pos = unencodable_at(text)
+    return None if pos < 0 else f"{surrogate_name(text[pos])} at position {pos}"
 
 
 def decode_str(buf: bytes, start: int = 0) -> tuple[str, int]:

@@ -487,10 +487,20 @@ class Store:
             raise StorageError(f"cannot create a checkpoint in {target}: {exc}") from None
 
     def flush(self) -> None:
-        if not self.read_only:
+        """Write the memtables to SST files (nothing on a read-only or closed store); :class:`StorageError`
+        if RocksDB cannot."""
+        if self.read_only or self.closed:
+            return
+        try:
             self._db.flush()
+        except Exception as exc:  # rocksdict raises plain Exception with RocksDB's status text
+            raise StorageError(f"cannot flush database {self.path}: {exc}") from None
 
     def close(self) -> None:
+        """Close RocksDB and release the directory (HOLDER file, RocksDB LOCK); a second call does nothing.
+
+        The store counts as closed even if RocksDB reports an error while closing (raised as
+        :class:`StorageError`)."""
         if self.closed:
             return
         self.closed = True
@@ -499,4 +509,7 @@ class Store:
         if not self.read_only:
             with contextlib.suppress(OSError):
                 (self.path / HOLDER_FILE).unlink()
-        self._db.close()
+        try:
+            self._db.close()
+        except Exception as exc:
+            raise StorageError(f"cannot close database {self.path}: {exc}") from None
