@@ -95,6 +95,7 @@ def main() -> None:
     formats = args.formats.split(",")
     with tempfile.TemporaryDirectory(prefix="rem-bench-export-") as tmp:
         path, out = Path(tmp) / "db", Path(tmp) / "out"
+        out.mkdir()
         t0 = time.perf_counter()
         with Database(path) as db:
             load(db, "plain", args.rows, embedded=False)

@@ -131,11 +131,12 @@ def kill_after_acks(script: str, args: list[str], acks: int, env: dict[str, str]
 
 
 def stored_state(db: Any) -> dict[tuple[str, bytes], bytes]:
-    """Every key and value of the store (all column families but the WAL, and without the WAL position,
-    which is the store's own bookkeeping), as stored."""
+    """Every key and value of the store (all column families but the WAL, and without the store's own local
+    bookkeeping: the WAL position and the vector index manifests), as stored."""
     store = db._store
     return {(cf, key): value for cf in store.cfs if cf != "wal"
-            for key, value in store.items(cf, b"", b"\xff" * 64) if (cf, key) != ("meta", b"wal.position")}
+            for key, value in store.items(cf, b"", b"\xff" * 64)
+            if cf != "meta" or not (key == b"wal.position" or key.startswith(b"index.manifest/"))}
 
 
 def replayed_state(db: Any, upto: int | None = None) -> dict[tuple[str, bytes], bytes]:

@@ -9,7 +9,10 @@ built on first use, so opening a database stays cheap.
 
 from __future__ import annotations
 
+import atexit
 import functools
+import logging
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +45,10 @@ def open_store(path: Path, settings: Settings, read_only: bool, codec: ValueCode
     return Store(path, read_only=read_only, settings=settings, codec=codec or IdentityCodec())
 
 
-@dataclass
+log = logging.getLogger("rem_db")
+
+
+@dataclass(eq=False)  # identity hashing: open cores are kept in a WeakSet
 class Core:
     """Every service of one open (directory, tenant), built once by :func:`build_core`."""
 
@@ -87,7 +93,11 @@ class Core:
         or flushing fails; that failure is raised afterwards as a :class:`~rem_db.StorageError`. An index
         that was not saved is caught up from the WAL, or rebuilt from the stored vectors, on the next open.
         """
+        if self not in _open_cores:
+            return
+        _open_cores.discard(self)
         try:
+            self.indexes.cancel_rebuilds()
             self.worker.shutdown()
             self.indexes.save_all()
         finally:
@@ -155,6 +165,7 @@ def build_core(path: Path, tenant: str, read_only: bool, settings: Settings,
         schemas.load(entities, read_only)
         core = Core(store.path, tenant, read_only, settings, store, keyspace, schemas, entities, worker, vectors,
                     indexes, embedder, encrypted=unlocked is not None)
+        _open_cores.add(core)
         _load_vector_indexes(core)
         return core
     except BaseException:
@@ -170,3 +181,18 @@ def _load_vector_indexes(core: Core) -> None:
         recorded = core.embedder.recorded(schema.short_name) if schema.embedding_fields else None
         if recorded:
             core.indexes.handle(schema.short_name, recorded["provider"], recorded["dimensions"])
+
+
+#: every core not closed yet, closed at interpreter exit: the worker joins before the embedding model's and
+#: RocksDB's native threads are torn down (otherwise the process can abort at exit with "terminate called
+#: without an active exception"), and the indexes are saved
+_open_cores: weakref.WeakSet[Core] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    for core in list(_open_cores):
+        try:
+            core.close()
+        except Exception as exc:  # nothing left to report it to but the log
+            log.error("closing %s at exit failed: %s", core.path, exc)

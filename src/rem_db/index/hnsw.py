@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import hnswlib
@@ -19,6 +19,7 @@ import numpy as np
 import orjson
 
 from .ann import CorruptIndex, register_ann
+from .labels import Labels
 
 __all__ = ["CorruptIndex", "HnswIndex"]
 
@@ -28,22 +29,16 @@ DEFAULT_EF = 64
 INITIAL_CAPACITY = 1024
 
 
-class HnswIndex:
+class HnswIndex(Labels):
     """hnswlib index with stable integer labels per entity id (an update replaces the vector in place)."""
 
     def __init__(self, dimensions: int, capacity: int = INITIAL_CAPACITY) -> None:
+        super().__init__()
         self.dimensions = dimensions
         self.index = hnswlib.Index(space="cosine", dim=dimensions)
         self.index.init_index(max_elements=capacity, ef_construction=EF_CONSTRUCTION, M=M, allow_replace_deleted=False)
         self.index.set_ef(DEFAULT_EF)
-        self.labels: dict[bytes, int] = {}
-        self.ids: list[bytes | None] = []
-        self.free: list[int] = []  # labels of removed ids, reused by the next adds
         self.seq = 0
-
-    def __len__(self) -> int:
-        """Live ids in the index."""
-        return len(self.labels)
 
     def set_ef(self, ef: int) -> None:
         """hnswlib's ``ef`` for searches (raised to ``k`` by a search asking for more)."""
@@ -53,18 +48,9 @@ class HnswIndex:
         """Add ids, or replace their vectors in place (same label)."""
         if not ids:
             return
-        labels = []
-        for id16 in ids:
-            label = self.labels.get(id16)
-            if label is None:
-                label = self.free.pop() if self.free else len(self.ids)
-                if label == len(self.ids):
-                    self.ids.append(id16)
-                else:
-                    self.ids[label] = id16
-                    self.index.unmark_deleted(label)
-                self.labels[id16] = label
-            labels.append(label)
+        labels, reused = self.assign(ids)
+        for label in reused:
+            self.index.unmark_deleted(label)
         needed = len(self.ids)
         capacity = self.index.get_max_elements()
         if needed > capacity:
@@ -73,21 +59,8 @@ class HnswIndex:
 
     def remove(self, ids: list[bytes]) -> None:
         """Mark ids deleted; their labels are reused by later adds."""
-        for id16 in ids:
-            label = self.labels.pop(id16, None)
-            if label is not None:
-                self.index.mark_deleted(label)
-                self.ids[label] = None
-                self.free.append(label)
-
-    def label_of(self, id16: bytes) -> int | None:
-        """The label of a live id, or None."""
-        return self.labels.get(id16)
-
-    def labels_of(self, ids: Iterable[bytes]) -> set[int]:
-        """The labels of the live ids among ``ids``."""
-        labels = self.labels
-        return {labels[i] for i in ids if i in labels}
+        for label in self.release(ids):
+            self.index.mark_deleted(label)
 
     def vectors(self, ids: list[bytes]) -> np.ndarray:
         """The stored vectors of live ids."""
@@ -173,9 +146,7 @@ class HnswIndex:
                                    f"expected {meta['labels']}")
             self.index.set_ef(DEFAULT_EF)
             raw = [bytes(row) for row in ids]
-            self.ids = [r if ok else None for r, ok in zip(raw, live, strict=True)]
-            self.labels = {r: n for n, r in enumerate(self.ids) if r is not None}
-            self.free = [n for n, r in enumerate(self.ids) if r is None]
+            self.restore([r if ok else None for r, ok in zip(raw, live, strict=True)])
             self.seq = int(meta["seq"])
             return self
         except CorruptIndex:

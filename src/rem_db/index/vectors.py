@@ -2,10 +2,13 @@
 saving after writes.
 
 The indexes are a cache of the ``embeddings`` column family. On open each one is loaded by the background
-worker (so ``Database()`` returns at once; a search waits for its index); a missing or corrupt file set is
-rebuilt from the column family, and a stale one (saved at WAL sequence ``s``) is caught up by replaying the
-WAL records after ``s``. Writes hand their changes over after commit; they are applied by the next search
-or by the worker, which then saves the index (never on the write path).
+worker (so ``Database()`` returns at once; a search waits for its index). Its files are checked against
+their manifest (blake3 digests, :mod:`.manifest`) before the ANN library reads them; a stale set (saved at
+commit sequence ``s``) is caught up by replaying the WAL records after ``s``. A missing, corrupt or
+unrecoverably stale set (the WAL off, or trimmed) is rebuilt from the column family in the background: until
+the rebuild is done, searches are answered exactly by an :class:`~.exact.ExactIndex` over the stored
+vectors. Writes hand their changes over after commit; they are applied by the next search or by the worker,
+which then saves the index (never on the write path).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import numpy as np
 from ..errors import StorageError
 from ..worker import BackgroundWorker
 from .ann import AnnBackend, AnnIndex, CorruptIndex, ann_backend
+from .exact import ExactIndex
+from .manifest import ManifestMismatch, Manifests
 from .vector_store import CF as VECTORS_CF
 from .vector_store import VectorStore
 
@@ -40,6 +45,8 @@ class IndexHandle:
         self.dirty = False
         self.save_queued = False
         self.dropped = False  # set by drop(): a save still queued must not write the files again
+        # while a rebuild runs: the changes applied to the interim exact index, replayed onto the new index
+        self.replay: list[tuple[list[bytes], np.ndarray | None]] | None = None
 
 
 class VectorIndexes:
@@ -55,7 +62,9 @@ class VectorIndexes:
         self.worker = worker
         self.read_only = read_only
         self.handles: dict[tuple[str, str], IndexHandle] = {}
+        self.manifests = Manifests(self.store, tenant)
         self._lock = threading.Lock()
+        self._cancel = threading.Event()  # set by cancel_rebuilds(): closing stops a rebuild midway
 
     @property
     def backend(self) -> AnnBackend:
@@ -82,35 +91,86 @@ class VectorIndexes:
 
     # -- loading -----------------------------------------------------------------------------------------
     def _load(self, handle: IndexHandle) -> None:
+        rebuild = False
         try:
             with handle.lock:
-                handle.index = self._open(handle)
+                loaded = self._open(handle)
+                if loaded is None:  # answer exactly from the stored vectors until the rebuild is done
+                    loaded = self._exact(handle)
+                    handle.replay = []
+                    rebuild = True
+                handle.index = loaded
         except BaseException as exc:
             handle.error = exc
             raise
         finally:
             handle.ready.set()
+        if rebuild:
+            self._rebuild(handle)
 
-    def _open(self, handle: IndexHandle) -> AnnIndex:
+    def _open(self, handle: IndexHandle) -> AnnIndex | None:
+        """The saved index, verified and caught up; None when it must be rebuilt."""
         seq_now = self.store.wal_seq()
-        if self.backend.exists(handle.base):
-            try:
-                index = self.backend.load(handle.base, handle.dimensions)
-                if self._catch_up(handle, index, seq_now):
-                    return index
-                log.warning("vector index %s is older than the retained WAL; rebuilding", handle.base)
-            except CorruptIndex as exc:
-                log.warning("vector index unusable (%s); rebuilding from stored vectors", exc)
-        return self._rebuild(handle, seq_now)
+        if not self.backend.exists(handle.base):
+            return None
+        try:
+            covered = self.manifests.verify(handle.base, self.backend.paths(handle.base))
+            index = self.backend.load(handle.base, handle.dimensions)
+            if index.seq != covered:
+                raise CorruptIndex(f"{handle.base.name}: the files cover sequence {index.seq}, "
+                                   f"their manifest {covered}")
+        except (ManifestMismatch, CorruptIndex) as exc:
+            log.warning("vector index of table %r (%s) unusable (%s); rebuilding from the stored vectors, "
+                        "searches are exact meanwhile", handle.table, handle.spec, exc)
+            return None
+        if self._catch_up(handle, index, seq_now):
+            return index
+        log.warning("vector index of table %r (%s) covers commit %d of %d and the WAL %s; rebuilding from the "
+                    "stored vectors, searches are exact meanwhile", handle.table, handle.spec, index.seq, seq_now,
+                    "is off" if not self.store.wal_enabled else "no longer holds the commits in between")
+        return None
 
-    def _rebuild(self, handle: IndexHandle, seq: int) -> AnnIndex:
-        index = self.backend.create(handle.dimensions, max(1024, self.vectors.count(handle.table, handle.spec)))
+    def _exact(self, handle: IndexHandle) -> ExactIndex:
+        seq = self.store.wal_seq()
+        exact = ExactIndex(handle.dimensions, self.vectors.count(handle.table, handle.spec))
         for ids, matrix in self.vectors.scan(handle.table, handle.spec):
-            index.upsert(ids, matrix)
-        index.seq = seq
-        handle.dirty = True
+            exact.upsert(ids, matrix)
+        exact.seq = seq
+        return exact
+
+    def _rebuild(self, handle: IndexHandle, chunk: int = 4096) -> None:
+        """Build the ANN index from the interim exact one (in the worker, without holding the handle's lock:
+        searches go on), then replay what changed meanwhile and swap it in."""
+        with handle.lock:
+            exact = handle.index
+            assert isinstance(exact, ExactIndex)
+            ids, matrix = exact.live()
+            seq = exact.seq
+            handle.replay = []
+        index = self.backend.create(handle.dimensions, max(1024, len(ids)))
+        for start in range(0, len(ids), chunk):
+            if self._cancel.is_set() or handle.dropped:
+                log.info("rebuild of the vector index of table %r stopped (closing)", handle.table)
+                return  # the exact index stays; nothing is saved, the next open rebuilds again
+            index.upsert(ids[start:start + chunk], matrix[start:start + chunk])
+        with handle.lock:
+            for changed, vectors in handle.replay or []:
+                if vectors is None:
+                    index.remove(changed)
+                else:
+                    index.upsert(changed, vectors)
+            index.seq = max(seq, handle.index.seq if handle.index is not None else seq)
+            handle.index = index
+            handle.replay = None
+            handle.dirty = True
+        log.info("vector index of table %r (%s) rebuilt: %d vectors", handle.table, handle.spec, len(index))
         self._schedule_save(handle)
-        return index
+
+    def cancel_rebuilds(self) -> None:
+        """Closing: a read-only handle stops its rebuilds (it could not save them; the next open rebuilds
+        again). A writable one lets them finish, so that they are saved and the next open is fast."""
+        if self.read_only:
+            self._cancel.set()
 
     def _catch_up(self, handle: IndexHandle, index: AnnIndex, seq_now: int) -> bool:
         """Replay the WAL records after the index's sequence (the vectors they put or delete for this
@@ -131,7 +191,7 @@ class VectorIndexes:
             for cf, key, _ in ops:
                 if cf == VECTORS_CF and key.startswith(prefix):
                     touched.add(key[-16:])
-        if last < seq_now:  # records up to seq_now were trimmed (retention) or never written
+        if last < seq_now:  # records up to seq_now were trimmed (retention) or never written (WAL off)
             return False
         ids = list(touched)
         found = self.vectors.get_many(handle.table, handle.spec, ids)
@@ -161,6 +221,8 @@ class VectorIndexes:
                 index.remove(ids)
             else:
                 index.upsert(ids, vectors)
+            if handle.replay is not None:
+                handle.replay.append((ids, vectors))
             index.seq = max(index.seq, seq)
             handle.dirty = True
 
@@ -189,14 +251,12 @@ class VectorIndexes:
     def _save(self, handle: IndexHandle) -> None:
         handle.ready.wait()
         handle.save_queued = False
-        index = handle.index
-        if index is None:
-            return
         # every write up to this sequence has queued its changes already (they are queued before the
-        # WAL position advances), so after applying them the saved file reflects it
+        # commit position advances), so after applying them the saved file reflects it
         seq = self.store.wal_seq()
         with handle.lock:
-            if handle.dropped:
+            index = handle.index
+            if index is None or handle.dropped or handle.replay is not None:  # the exact stand-in of a rebuild
                 return
             self._apply_pending(handle, index)
             if not handle.dirty and index.seq >= seq:
@@ -204,6 +264,7 @@ class VectorIndexes:
             index.seq = max(index.seq, seq)
             try:
                 index.save(handle.base)
+                self.manifests.write(handle.base, self.backend.paths(handle.base), index.seq)
             except (OSError, RuntimeError) as exc:  # OSError from the files, RuntimeError from hnswlib
                 raise StorageError(f"cannot save the vector index of table {handle.table!r} ({handle.spec}) "
                                    f"to {handle.base.parent}: {exc}; the next open rebuilds or catches it "
@@ -237,5 +298,7 @@ class VectorIndexes:
             handle.ready.wait()
             with handle.lock:
                 handle.dropped = True
-        self.backend.delete(self.base(table, spec))
+        base = self.base(table, spec)
+        self.manifests.delete(base)
+        self.backend.delete(base)
 

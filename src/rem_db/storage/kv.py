@@ -48,7 +48,7 @@ class WriteBatch(Protocol):
     """Puts and deletes across column families, committed atomically by :meth:`KVStore.write`."""
 
     count: int
-    #: run after the batch is written, with the WAL sequence it was given (0 when the WAL is off)
+    #: run after the batch is written, with the commit sequence it was given
     on_commit: list[Callable[[int], None]]
     #: run just before it is written; they may still add to the batch
     before_write: list[Callable[[], None]]
@@ -107,6 +107,10 @@ class KVStore(Protocol):
     def write(self, batch: Any) -> int: ...
 
     def wal_seq(self) -> int: ...
+
+    def put_local(self, cf: str, key: bytes, value: bytes | None) -> None: ...
+
+    def get_local(self, cf: str, key: bytes) -> bytes | None: ...
 
     # whole-store operations
     def snapshot(self) -> Any: ...

@@ -54,6 +54,10 @@ _COMPRESSION = {
 }
 
 
+#: RocksDB's own write-ahead log (its ``*.log`` files, not REM's ``wal`` column family) is kept below this
+MAX_LOG_BYTES = 64 << 20
+
+
 def _options(settings: Settings, cache: Cache) -> Options:
     opts = Options(raw_mode=True)
     opts.create_if_missing(True)
@@ -63,6 +67,9 @@ def _options(settings: Settings, cache: Cache) -> Options:
         opts.set_write_buffer_size(settings.rocksdb_write_buffer_size)
     if settings.rocksdb_max_background_jobs:
         opts.set_max_background_jobs(settings.rocksdb_max_background_jobs)
+    # a read-only open (another process reading while this one writes) replays the writer's unflushed
+    # RocksDB log: bounding the log bounds that replay (memtables are flushed when it grows past this)
+    opts.set_max_total_wal_size(MAX_LOG_BYTES)
     table = BlockBasedOptions()
     table.set_block_cache(cache)
     table.set_bloom_filter(10, False)
@@ -176,14 +183,16 @@ class Batch:
         self.count += len(ops)
 
     def stage_record(self, seq: int, codec: ValueCodec) -> None:
-        """Put the batch's WAL record under ``seq`` (the committer calls this under its lock)."""
-        assert self._cfs is not None
+        """Put the batch's WAL record (when the WAL is on) and the commit position ``seq`` (the committer
+        calls this under its lock)."""
         key = wal.seq_key(seq)
-        record = wal.encode(self._cfs, self._keys, self._values)
-        if wal.CF in codec.families:
-            record = codec.encode(wal.CF, key, record)
-        self._batch.put(key, record, self._store.handles[wal.CF])
-        # not part of the record, and not through the codec: the position is the store's own bookkeeping
+        if self._cfs is not None:
+            record = wal.encode(self._cfs, self._keys, self._values)
+            if wal.CF in codec.families:
+                record = codec.encode(wal.CF, key, record)
+            self._batch.put(key, record, self._store.handles[wal.CF])
+        # not part of the record, and not through the codec: the position is the store's own bookkeeping,
+        # kept with the WAL off too (the vector indexes compare it with the sequence their files cover)
         self._batch.put(wal.POSITION_KEY, key, self._store.handles[wal.POSITION_CF])
 
 
@@ -419,8 +428,27 @@ class Store:
         return Batch(self)
 
     def wal_seq(self) -> int:
-        """The sequence number of the last committed WAL record (0: none yet)."""
+        """The sequence number of the last commit (0: none yet). Every commit that writes anything takes the
+        next number, with the WAL on or off; with it on, the commit's WAL record is stored under it."""
         return self._wal_seq
+
+    def put_local(self, cf: str, key: bytes, value: bytes | None) -> None:
+        """Write (``None``: delete) one key of this directory's own bookkeeping outside any commit: no
+        sequence number, no WAL record (never replicated), not through the value codec. For state that
+        describes local files, such as the vector index checksums."""
+        if self.read_only:
+            raise ReadOnlyError(f"database {self.path} is open read-only")
+        try:
+            if value is None:
+                self.cfs[cf].delete(key)
+            else:
+                self.cfs[cf].put(key, value)
+        except Exception as exc:
+            raise StorageError(f"write to {self.path} failed: {exc}") from None
+
+    def get_local(self, cf: str, key: bytes) -> bytes | None:
+        """Read a key written by :meth:`put_local` (as stored: not through the value codec)."""
+        return self.cfs[cf].get(key) if cf in self.cfs else None
 
     def _stored_position(self) -> int:
         """The last committed sequence: the position key, or (a store written before it existed) the last
@@ -447,9 +475,8 @@ class Store:
         with self._commit_lock:
             seq = self._wal_seq
             if batch.count:
-                if self.wal_enabled:
-                    seq += 1
-                    batch.stage_record(seq, self.codec)
+                seq += 1
+                batch.stage_record(seq, self.codec)
                 try:
                     self._db.write(batch._batch, self._write_opts)
                 except Exception as exc:
