@@ -22,6 +22,7 @@ from .crypto.unlock import unlock
 from .embeddings.providers import EmbeddingProviders
 from .embeddings.writer import EmbeddingWriter
 from .entities.engine import EntityEngine
+from .entities.group import purge_hidden
 from .index.bm25 import FullTextIndex
 from .index.vector_store import VectorStore
 from .index.vectors import VectorIndexes
@@ -98,6 +99,7 @@ class Core:
         _open_cores.discard(self)
         try:
             self.indexes.cancel_rebuilds()
+            self.entities.hidden.closing.set()  # a background purge stops; the next open goes on with it
             self.worker.shutdown()
             self.indexes.save_all()
         finally:
@@ -167,6 +169,8 @@ def build_core(path: Path, tenant: str, read_only: bool, settings: Settings,
                     indexes, embedder, encrypted=unlocked is not None)
         _open_cores.add(core)
         _load_vector_indexes(core)
+        if entities.hidden and not read_only:  # rows of ingests a crash interrupted (docs/ingest.md)
+            worker.submit(purge_hidden, entities)
         return core
     except BaseException:
         if worker is not None:

@@ -199,7 +199,7 @@ class Database:
         """The entity with this id; :class:`NotFoundError` if there is none (or it is soft-deleted).
         ``include_embeddings=True`` adds ``embedding`` (and ``embedding_alt``) as lists of floats."""
         ident = parse_id(id)
-        record = self._engine.get(ident.bytes)
+        record = self._engine.get(ident.bytes) if ident.bytes not in self._engine.hidden else None
         if record is None or (record.get("deleted_at") and not include_deleted):
             raise NotFoundError(f"no entity with id {ident}")
         if include_embeddings:
@@ -209,8 +209,9 @@ class Database:
     def get_batch(self, ids: Iterable[str | uuid.UUID], include_deleted: bool = False) -> list[dict[str, Any] | None]:
         """Entities for many ids in one read, ``None`` where an id has none."""
         idents = [parse_id(i) for i in ids]
-        return [r if r is not None and (include_deleted or not r.get("deleted_at")) else None
-                for r in self._engine.get_many([i.bytes for i in idents])]
+        hidden = self._engine.hidden  # rows of an unfinished ingest are not there yet
+        return [r if r is not None and (include_deleted or not r.get("deleted_at")) and i.bytes not in hidden
+                else None for i, r in zip(idents, self._engine.get_many([i.bytes for i in idents]), strict=True)]
 
     def rows(self, table: str, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
         """Every entity of a table in id order (live ones unless ``include_deleted``; then the soft-deleted
@@ -229,7 +230,9 @@ class Database:
         self.schemas.get(table)
         if where is not None:
             return self._queries().count(table, where, params, include_deleted)
-        return self._engine.fields.count_table(table, include_deleted)
+        from .query.scan import table_count
+
+        return table_count(self._engine, table, include_deleted)  # less the rows of an unfinished ingest
 
     # -- queries (SPEC §5; rem_db/query, docs/query.md) ---------------------------------------------
     def query(self, text: str, params: Any = None, include_deleted: bool = False) -> list[dict[str, Any]]:
@@ -274,6 +277,8 @@ class Database:
 
     def lookup_batch(self, keys: Iterable[str], include_deleted: bool = False) -> dict[str, list[dict[str, Any]]]:
         """``lookup`` for many keys in one call: key -> matching entities."""
+        if isinstance(keys, str | bytes) or not isinstance(keys, Iterable):
+            raise ValidationError(f"lookup_batch takes a list of keys (strings), not {type(keys).__name__}")
         return self._engine.lookup_batch(list(keys), include_deleted)
 
     # -- graph (SPEC §7; rem_db/graph, docs/graph.md) ----------------------------------------------

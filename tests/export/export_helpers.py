@@ -58,8 +58,9 @@ PARQUET_TYPES = {
     "scores": ("list<element: double>", "DOUBLE[]"),
     "meta": ("string", "VARCHAR"),
     "anything": ("string", "VARCHAR"),
+    "extra": ("string", "VARCHAR"),  # undeclared fields as one JSON object (null: none)
 }
-JSON_COLUMNS = ("meta", "anything")
+JSON_COLUMNS = ("meta", "anything", "extra")
 TIME_COLUMNS = ("created_at", "modified_at", "deleted_at", "released_at")
 
 

@@ -59,7 +59,7 @@ def test_parquet_vectors_are_fixed_size_float32(db: Database, notes: dict[str, A
     for pair in sims:
         want = float(np.dot(notes[pair["a"]], notes[pair["b"]]))
         assert abs(pair["s"] - want) < 1e-5
-    assert db.export("notes", output=out)["columns"][-1]["name"] == "body"  # no vectors unless asked
+    assert [c["name"] for c in db.export("notes", output=out)["columns"]][-2:] == ["body", "extra"]  # no vectors
 
 
 def test_csv_and_jsonl_vectors_are_json_arrays(db: Database, notes: dict[str, Any], tmp_path: Path) -> None:
@@ -83,7 +83,7 @@ def test_all_tables_add_vectors_where_there_are_some(db: Database, notes: dict[s
     manifest = db.export(output=tmp_path / "all", all_tables=True, with_embeddings=True)
     tables = {t["table"]: t for t in manifest["tables"]}
     assert tables["notes"]["with_embeddings"] and not tables["plain"]["with_embeddings"]
-    assert [c["name"] for c in tables["plain"]["columns"]][-1] == "name"
+    assert [c["name"] for c in tables["plain"]["columns"]][-2:] == ["name", "extra"]
     rows = parquet_rows(tmp_path / "all" / "notes.parquet")[1]
     assert {r["key"]: r["embedding"] for r in rows} == notes
 

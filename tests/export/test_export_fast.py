@@ -137,22 +137,40 @@ def test_undeclared_fields_and_deleted_rows(db: Database, tmp_path: Path, chunks
     db.insert("typed", {"name": "extra", "colour": "red"})
     db.delete(written[2]["id"])
     summary = db.export("typed", output=tmp_path / "t.parquet")
-    assert summary["rows"] == 9 and summary["undeclared_fields"] == {"colour": 1}
-    names = pq.read_table(tmp_path / "t.parquet").column("name").to_pylist()
-    assert sorted(names) == sorted([r["name"] for r in written if r["id"] != written[2]["id"]] + ["extra"])
+    assert summary["rows"] == 9 and summary["undeclared_fields"] == {}  # exported, in `extra`
+    assert True in chunks_of_four and False in chunks_of_four  # only the chunk holding `colour` went row by row
+    table = pq.read_table(tmp_path / "t.parquet")
+    extras = dict(zip(table.column("name").to_pylist(), table.column("extra").to_pylist(), strict=True))
+    assert extras.pop("extra") == '{"colour":"red"}' and set(extras.values()) == {None}
+    assert sorted(extras) == sorted(r["name"] for r in written if r["id"] != written[2]["id"])
     fast_rows, row_rows = _both(db, "typed", tmp_path, include_deleted=True)
     assert fast_rows == row_rows and len(fast_rows) == 10
     assert [r["deleted_at"] is not None for r in fast_rows].count(True) == 1
 
 
-def test_open_table_goes_row_by_row(db: Database, tmp_path: Path, chunks_of_four: list[bool]) -> None:
-    """An open table has an ``_extra`` column (JSON text), so its chunks always go the row-by-row way."""
+def test_closed_table_counts_undeclared_fields(db: Database, tmp_path: Path, chunks_of_four: list[bool]) -> None:
+    """Rows written before the schema set ``additional_properties: false`` keep their undeclared fields; a
+    closed table has no ``extra`` column, so the summary counts them, on both paths."""
+    db.register_schema(copy.deepcopy(TYPED))
+    db.insert_batch("typed", [*_rows(5), {"name": "x", "colour": "red"}])
+    db.register_schema({**copy.deepcopy(TYPED), "version": "1.1.0", "additional_properties": False})
+    summary = db.export("typed", output=tmp_path / "t.parquet")
+    assert summary["undeclared_fields"] == {"colour": 1} and "extra" not in pq.read_schema(tmp_path / "t.parquet").names
+    fast_rows, row_rows = _both(db, "typed", tmp_path)
+    assert fast_rows == row_rows and len(fast_rows) == 6
+
+
+def test_open_table_without_undeclared_fields_goes_the_fast_way(db: Database, tmp_path: Path,
+                                                                 chunks_of_four: list[bool]) -> None:
+    """Every open table has an ``extra`` column (JSON text); chunks without undeclared fields still go
+    through the JSON reader (``extra`` null), the others row by row, and both give the same file."""
     db.register_schema({**copy.deepcopy(TYPED), "additionalProperties": True})
-    db.insert_batch("typed", [*_rows(3), {"name": "x", "size": {"cm": 3}}])
+    db.insert_batch("typed", [*_rows(7), {"name": "x", "size": {"cm": 3}, "extra": 1}])
     fast_rows, row_rows = _both(db, "typed", tmp_path)
     assert fast_rows == row_rows
-    assert chunks_of_four == []
-    assert next(r for r in fast_rows if r["name"] == "x")["_extra"] == '{"size":{"cm":3}}'
+    assert sorted(chunks_of_four) == [False, True]
+    # an undeclared field named like the column goes inside it
+    assert next(r for r in fast_rows if r["name"] == "x")["extra"] == '{"size":{"cm":3},"extra":1}'
 
 
 def test_read_ahead_passes_items_errors_and_stops_early() -> None:

@@ -94,9 +94,11 @@ def test_xlsx_sheet_is_a_section_of_rows() -> None:
     assert found[0].heading and found[0].text == "Sheet: Sheet1" and found[0].path == ("Sheet1",)
     assert found[1].text.startswith("Row | Year 0 | Year 1")
     assert found[2].text.startswith("Row: Acquisition - Purchase Price | Year 0: 9200000 | Year 1: -")
-    assert all(b.path == ("Sheet1",) for b in found)
+    # the sheet heading and header row sit under the sheet; the rows under it also carry its columns
+    assert all(b.path == ("Sheet1",) for b in found[:2])
+    assert all(b.path == ("Sheet1", "columns: Row, Year 0, Year 1, …, Year 8, Year 9") for b in found[2:])
     chunks = list(iter_chunks(HARBOR_XLSX))
-    assert all(c.path == ("Sheet1",) for c in chunks)
+    assert all(c.path[0] == "Sheet1" for c in chunks)
     assert any("Row: Net Operating Income (NOI) | Year 0: 236000" in c.text for c in chunks)
 
 
@@ -124,9 +126,9 @@ def test_xlsx_several_sheets_never_share_a_chunk(tmp_path: Path) -> None:
     book.save(path)
     assert blocks(path)[1]["sheets"] == ["Revenue", "Costs"]  # the empty sheet has no section
     chunks = list(iter_chunks(path))
-    assert {c.path for c in chunks} == {("Revenue",), ("Costs",)}
-    assert chunks[-1].path == ("Costs",) and "Item: Servers | Cost: 12.5" in chunks[-1].text
-    assert all("Servers" not in c.text for c in chunks if c.path == ("Revenue",))
+    assert {c.path[:1] for c in chunks} == {("Revenue",), ("Costs",)}
+    assert chunks[-1].path == ("Costs", "columns: Item, Cost") and "Item: Servers | Cost: 12.5" in chunks[-1].text
+    assert all("Servers" not in c.text for c in chunks if c.path[0] == "Revenue")
 
 
 # -- Markdown, HTML, text -----------------------------------------------------------------------------

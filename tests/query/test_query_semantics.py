@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from query_helpers import skus
 
-from rem_db import Database
+from rem_db import Database, QueryError
 
 
 def where(db: Database, condition: str, params: object = None, **kw: object) -> set[str]:
@@ -233,7 +233,10 @@ def test_schemaless_table_compares_by_type(db: Database) -> None:
     assert ns("v > 'a'") == [8]  # strings only: '1' and '2024-01-01' sort before 'a'
     assert ns("v > 1") == [4, 6]  # 2.5, and the list holding 2
     assert ns("v IS NULL") == [5]
-    assert ns("whatever IS NULL") == list(range(10))  # any name is a column of a schemaless table
+    with pytest.raises(QueryError, match="unknown column 'whatever' in table 'loose'"):
+        ns("whatever IS NULL")  # a name no row ever had is a typo, schemaless or not
+    db.insert("loose", {"n": 10, "whatever": 1})
+    assert ns("whatever IS NULL") == list(range(10))  # once a row has it, rows without it read NULL
     assert ns("NOT (v = 1)") == [4]  # other types compare as UNKNOWN, so NOT keeps only 2.5
     assert ns("v IN (1, 'b')") == [0, 1, 6, 8]
 

@@ -269,7 +269,7 @@ def test_builtin_schemas_on_first_open(db: Database) -> None:
     for name, (key_field, indexed) in expected.items():
         assert system[name]["key_field"] == key_field, name
         assert indexed <= set(system[name]["indexed_fields"]), name
-    assert system["resources"]["embedding_fields"] == ["content"]
+    assert system["resources"]["embedding_fields"] == ["name", "content"]
     assert system["moments"]["embedding_fields"] == ["summary"]
     assert system["messages"]["embedding_fields"] == ["content"]
     for name in BUILTINS:

@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from ..entities.values import loads_exact
+
 
 class CliError(Exception):
     """A user error found by the CLI itself (malformed JSON, empty or binary stdin, a missing ``--yes``)."""
@@ -19,7 +21,7 @@ class CliError(Exception):
 def parse_json(text: str | bytes, where: str) -> Any:
     """Parse JSON text; a malformed document raises :class:`CliError` naming line and column."""
     try:
-        return orjson.loads(text)
+        return loads_exact(text)  # integers beyond 64 bits stay exact (refused by name, not rounded)
     except orjson.JSONDecodeError as exc:
         raise CliError(f"invalid JSON in {where}: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
 

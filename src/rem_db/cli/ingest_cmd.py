@@ -80,7 +80,7 @@ def _table(report: Any, base: Path) -> None:
         shown = Path(f.path)
         name = shown.relative_to(base).as_posix() if base.is_dir() and shown.is_relative_to(base) else shown.name
         count = f"{f.rows} rows" if f.rows else str(f.chunks)
-        output.add_row(table, (output.cell(name, 60), f.status, f.kind or "", count,
+        output.add_row(table, (output.cell(name, 60, middle=True), f.status, f.kind or "", count,
                                output.cell(f.reason or "", 90)))
     output.show(table)
 

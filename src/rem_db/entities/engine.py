@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from ..errors import NotFoundError
+from ..errors import NotFoundError, ValidationError
 from ..graph import adjacency
 from ..graph.changes import EdgeChanges
 from ..graph.edges import EdgeReader
@@ -24,6 +24,8 @@ from ..schema.validation import RowRef
 from ..storage.codec import encode_str, now_iso, successor
 from ..storage.keyspace import Keyspace
 from ..storage.store import Batch, Store
+from .field_names import FieldNames
+from .hidden import HiddenRows
 from .records import Incoming, build_record, merge_edges, prepare, to_plain, user_fields
 
 log = logging.getLogger("rem_db.engine")
@@ -47,6 +49,8 @@ class EntityEngine:
         self.schema_of = schema_of
         self.fields = FieldIndex(store, keyspace)
         self.keys = KeyIndex(store, keyspace)
+        self.field_names = FieldNames(store, keyspace, self.fields)  # which fields each table's rows have had
+        self.hidden = HiddenRows.load(store, keyspace)  # rows every read leaves out (entities/hidden.py)
         self.lock = threading.RLock()
         self.embedder: Any = None  # EmbeddingWriter, attached by the Database when vectors are available
         self.generation = 0  # bumped by every commit: caches of derived data compare it
@@ -95,6 +99,8 @@ class EntityEngine:
 
     def iter_ids(self, ids: Iterator[bytes]) -> Iterator[dict[str, Any]]:
         """Fetch the entities of an id stream in chunks (one multi-get per chunk)."""
+        if self.hidden:
+            ids = self.hidden.visible(ids)
         chunk: list[bytes] = []
         for id16 in ids:
             chunk.append(id16)
@@ -106,7 +112,11 @@ class EntityEngine:
 
     def lookup_batch(self, keys: list[str], include_deleted: bool = False) -> dict[str, list[dict[str, Any]]]:
         """Entities of any table whose uri, key field, ``key`` or ``name`` equals each key exactly."""
-        found = {k: [id16 for _, id16 in self.keys.find(str(k))] for k in keys}
+        bad = next((k for k in keys if not isinstance(k, str | int) or isinstance(k, bool)), None)
+        if bad is not None:
+            raise ValidationError(f"a lookup key is a string, not {type(bad).__name__} ({bad!r:.60})")
+        hidden = self.hidden
+        found = {k: [id16 for _, id16 in self.keys.find(str(k)) if id16 not in hidden] for k in keys}
         wanted = list(dict.fromkeys(i for ids in found.values() for i in ids))
         records = dict(zip(wanted, self.get_many(wanted), strict=True))
         return {k: [r for i in ids if (r := records.get(i)) is not None
@@ -240,6 +250,9 @@ class EntityEngine:
                         removed += 1
                 self.flush_rewrites(batch, rewrites)
                 self.commit(batch)
+            batch = self.store.batch()
+            self.field_names.drop(batch, schema.short_name)
+            self.commit(batch)
         return removed
 
     # -- batch building (callers hold the lock) ----------------------------------------------------
@@ -271,6 +284,7 @@ class EntityEngine:
     def _put_entity(self, batch: Batch, schema: TableSchema, old: dict[str, Any] | None, new: dict[str, Any],
                     id16: bytes, payload: bytes) -> None:
         batch.put(ENTITIES, self.ks.entity(id16), payload)
+        self.field_names.note(batch, schema, new)
         field_keys = self.fields.entries(schema, new, id16)
         key_keys = self.keys.entries(schema, new, id16)
         if old is None:

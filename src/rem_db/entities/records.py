@@ -4,42 +4,45 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import orjson
-from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from ..graph.ids import as_id16
 from ..schema.model import SYSTEM_FIELDS, TableSchema
 from ..schema.validation import RowRef, validate_row
 from ..storage.codec import encode_str
 from .ids import entity_id
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="python")
-    try:  # URLs, paths and the other types Pydantic knows how to render
-        return to_jsonable_python(value)
-    except PydanticSerializationError:
-        raise TypeError(f"{type(value).__name__} is not JSON serialisable") from None
+from .values import Unstorable, encode_row
 
 
 def to_plain(row: Any, where: RowRef) -> dict[str, Any]:
-    """A JSON-only copy of a row (Pydantic models, datetimes, UUIDs and enums become JSON values)."""
+    """A JSON-only copy of a row (Pydantic models, datetimes, UUIDs and enums become JSON values).
+
+    A value JSON cannot hold (NaN, ±Infinity, a set, bytes, a complex number, an integer beyond 64 bits …) is
+    a :class:`ValidationError` naming its field (``meta.size``, ``tags[2]``): see :mod:`.values`."""
     if hasattr(row, "model_dump") and not isinstance(row, dict):
         row = row.model_dump(mode="python")
     if not isinstance(row, dict):
         raise where.error(f"expected a JSON object, got {type(row).__name__}")
     try:  # naive datetimes are taken as UTC, so they satisfy format: date-time
-        return orjson.loads(orjson.dumps(row, default=_json_default, option=orjson.OPT_NAIVE_UTC))
-    except (orjson.JSONEncodeError, TypeError) as exc:
-        raise where.error(str(exc)) from None
+        return orjson.loads(encode_row(row))
+    except Unstorable as exc:
+        raise where.error(exc.reason, exc.path or None) from None
+
+
+def check_declared(schema: TableSchema, data: dict[str, Any], where: RowRef) -> None:
+    """Refuse fields the table does not declare when its schema sets ``additional_properties: false``."""
+    if schema.additional_properties:
+        return
+    props = schema.properties
+    extra = [name for name in data if name not in props]
+    if extra:
+        names = ", ".join(repr(n) for n in extra[:10]) + (f" and {len(extra) - 10} more" if len(extra) > 10 else "")
+        declared = ", ".join(list(props)[:30]) + (", …" if len(props) > 30 else "") if props else "none"
+        raise where.error(f"undeclared field{'s' if len(extra) > 1 else ''} {names}: table "
+                          f"{schema.short_name!r} does not allow additional properties (declared fields: "
+                          f"{declared})", extra[0])
 
 
 class DstKey(str):
@@ -128,6 +131,7 @@ def prepare(schema: TableSchema, row: Any, position: int | None) -> Incoming:
     for name, default in schema.defaults.items():
         if name not in data:
             data[name] = orjson.loads(orjson.dumps(default))
+    check_declared(schema, data, where)
     validate_row(schema, data, position)
     if given_id is not None:
         try:

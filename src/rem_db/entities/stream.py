@@ -21,6 +21,7 @@ from typing import IO, Any
 import orjson
 
 from ..errors import DatabaseError, ValidationError
+from .values import loads_exact
 
 #: ``embed_progress(done, total)``: the embedding of the chunk being written.
 EmbedProgress = Callable[[int, int], None]
@@ -139,7 +140,7 @@ class JsonlLoader:
                 self.state.bytes_read += size
                 continue
             try:
-                value = orjson.loads(text)
+                value = loads_exact(text)  # integers beyond 64 bits stay exact, to be refused by name
             except orjson.JSONDecodeError as exc:
                 raise self._line_error(f"invalid JSON on {name} line {number}, column {exc.colno}: {exc.msg}",
                                        number) from None

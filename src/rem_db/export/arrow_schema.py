@@ -1,7 +1,7 @@
 """A table's columns for export: its :class:`~rem_db.schema.model.TableSchema` mapped to Arrow types.
 
 Column order: the system fields (``id``, ``entity_type``, ``created_at``, ``modified_at``, ``deleted_at``,
-``edges``), the declared properties in schema order, ``_extra`` (only for open tables, see below), then the
+``edges``), the declared properties in schema order, ``extra`` (only for open tables, see below), then the
 vector columns (``embedding``, ``embedding_alt``) when asked for.
 
 JSON Schema type          Arrow type
@@ -20,9 +20,10 @@ vectors                   fixed_size_list<float32>[dimensions]
 
 Types are read through :mod:`rem_db.schema.types` (``$ref``, ``anyOf``/``oneOf``, enums). A ``null``
 branch (``anyOf: [X, null]``, ``type: [X, "null"]``) only makes the column nullable (every
-column but ``id``, ``entity_type``, ``created_at`` and ``modified_at`` is). A table is *open* when it
-declares no properties or sets ``additionalProperties`` to something other than ``false`` (the query
-engine's rule); its undeclared fields go to ``_extra`` as one JSON object per row.
+column but ``id``, ``entity_type``, ``created_at`` and ``modified_at`` is). A table is *open* unless its
+schema sets ``additional_properties: false`` (or JSON Schema's ``additionalProperties: false``), the query
+engine's rule; its undeclared fields go to ``extra`` as one JSON object per row (``_extra`` when the schema
+declares a property named ``extra``, and so on).
 
 ``flat=True`` gives the CSV shape: list, struct and vector columns become JSON text.
 """
@@ -35,11 +36,11 @@ from typing import Any
 import pyarrow as pa
 
 from ..schema.model import SYSTEM_FIELDS, TableSchema
-from ..schema.types import FieldType, allows_extra_fields, type_of
+from ..schema.types import FieldType, type_of
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 JSON_META = {b"rem.type": b"json"}
-EXTRA = "_extra"
+EXTRA = "extra"
 EDGE_TYPE = pa.list_(pa.struct([
     pa.field("dst", pa.string()),
     pa.field("rel_type", pa.string()),
@@ -118,7 +119,15 @@ def property_column(root: dict[str, Any], name: str, prop: Any) -> Column:
 
 def is_open(schema: TableSchema) -> bool:
     """Whether rows may carry fields the schema does not declare as columns (the query engine's rule)."""
-    return allows_extra_fields(schema.json_schema)
+    return schema.additional_properties
+
+
+def extra_column_name(declared: Any) -> str:
+    """``extra``, or ``_extra``, ``__extra`` … when the schema declares a property of that name."""
+    name = EXTRA
+    while name in declared:
+        name = "_" + name
+    return name
 
 
 def table_columns(schema: TableSchema, vectors: list[tuple[str, str, int]] | None = None) -> list[Column]:
@@ -128,7 +137,7 @@ def table_columns(schema: TableSchema, vectors: list[tuple[str, str, int]] | Non
     props = schema.properties if isinstance(schema.properties, dict) else {}
     columns += [property_column(schema.json_schema, name, prop) for name, prop in props.items()]
     if is_open(schema):
-        columns.append(Column(EXTRA if EXTRA not in props else "_" + EXTRA, "extra"))
+        columns.append(Column(extra_column_name(props), "extra"))
     for name, spec, dims in vectors or []:
         columns.append(Column(name, "vector", dimensions=dims, spec=spec))
     return columns

@@ -32,7 +32,7 @@ class Chunk:
 
     rows: list[Row]
     vectors: dict[str, tuple[np.ndarray, np.ndarray]]
-    extra: list[Row | None] | None = None  # undeclared fields per row, for the _extra column
+    extra: list[Row | None] | None = None  # undeclared fields per row, for the extra column
     arrays: dict[str, pa.Array] | None = None
 
     def __len__(self) -> int:

@@ -129,7 +129,7 @@ def _chunks(sources: ExportSources, table: str, columns: list[Column], opts: Opt
 
 def _split_extra(chunk: list[dict[str, Any]], known: frozenset[str], open_table: bool,
                  dropped: Counter[str]) -> list[dict[str, Any] | None] | None:
-    """Undeclared fields per row: the ``_extra`` values of an open table, else counted as not exported."""
+    """Undeclared fields per row: the ``extra`` values of an open table, else counted as not exported."""
     covered = known.issuperset
     if covered(itertools.chain.from_iterable(chunk)):  # no row has an undeclared field: one C-level pass
         return [None] * len(chunk) if open_table else None
@@ -187,7 +187,8 @@ def export_table(sources: ExportSources, table: str, path: Path, opts: Options) 
         "format": opts.format,
         "rows": sink.rows,
         "bytes": size,
-        "columns": [c.describe(flat=opts.format == "csv") for c in columns],
+        "columns": [c.describe(flat=opts.format == "csv") for c in columns  # JSONL keeps undeclared fields inline
+                    if not (opts.format == "jsonl" and c.kind == "extra")],
         "schema_version": schema.version,
         "where": opts.where,
         "include_deleted": opts.include_deleted,

@@ -1,9 +1,10 @@
 """Stored rows straight to Arrow columns with pyarrow's JSON reader (C++, no Python dict per row).
 
-Used for whole-table Parquet exports of tables whose columns are all scalars, lists of scalars, ``edges``
-and vectors (no JSON-text columns). The reader parses typed columns with an explicit schema; timestamps
-and dates are read as text and cast exactly as :mod:`.batches` casts them. Whenever a chunk holds
-anything the reader cannot convert the way the row-by-row path would (a value of another type, an
+Used for whole-table Parquet exports of tables whose columns are all scalars, lists of scalars, ``edges``,
+vectors and ``extra`` (no other JSON-text columns; ``extra`` is null in a chunk the reader converts, since a
+chunk with an undeclared field goes the row-by-row way). The reader parses typed columns with an explicit
+schema; timestamps and dates are read as text and cast exactly as :mod:`.batches` casts them. Whenever a
+chunk holds anything the reader cannot convert the way the row-by-row path would (a value of another type, an
 integer written as ``1.0``, an undeclared field, a hub's edge count), :func:`convert` returns ``None``
 and the chunk goes through :func:`~.batches.build_batch`, which gives the same values or the error
 naming the row.
@@ -26,8 +27,8 @@ _SCALAR = ("string", "int", "float", "bool", *_AS_TEXT)
 
 
 def eligible(columns: list[Column]) -> bool:
-    """Whether every column can be read by the JSON reader (no JSON-text or ``_extra`` columns)."""
-    return all(c.kind in (*_SCALAR, "list", "edges", "vector") for c in columns)
+    """Whether every column can be read by the JSON reader (no JSON-text columns but ``extra``)."""
+    return all(c.kind in (*_SCALAR, "list", "edges", "vector", "extra") for c in columns)
 
 
 def _read_type(column: Column) -> pa.DataType:
@@ -39,8 +40,8 @@ def _read_type(column: Column) -> pa.DataType:
 
 
 def read_schema(columns: list[Column]) -> pa.Schema:
-    """The explicit schema given to the reader: every column but ``edges`` and the vectors."""
-    return pa.schema([(c.name, _read_type(c)) for c in columns if c.kind not in ("edges", "vector")])
+    """The explicit schema given to the reader: every column but ``edges``, ``extra`` and the vectors."""
+    return pa.schema([(c.name, _read_type(c)) for c in columns if c.kind not in ("edges", "vector", "extra")])
 
 
 def _edges(column: Column, found: pa.ChunkedArray | None, raws: list[bytes], with_edges: Any) -> pa.Array | None:
@@ -68,12 +69,16 @@ def convert(columns: list[Column], schema: pa.Schema, raws: list[bytes],
         return None
     if table.num_rows != len(raws):
         return None
-    names = {c.name for c in columns}
+    # stored fields that are columns (a stored field named like the extra or a vector column is undeclared)
+    names = {c.name for c in columns if c.kind not in ("vector", "extra")}
     if any(name not in names for name in table.column_names):  # an undeclared field
         return None
     out: dict[str, pa.Array] = {}
     for column in columns:
         if column.kind == "vector":
+            continue
+        if column.kind == "extra":
+            out[column.name] = pa.nulls(len(raws), pa.string())
             continue
         found = table.column(column.name) if column.name in table.column_names else None
         if column.kind == "edges":

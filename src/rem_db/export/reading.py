@@ -76,6 +76,8 @@ def raw_chunks(sources: ExportSources, table: str, include_deleted: bool, size: 
             return chunks
     engine = sources.entities
     ids = engine.fields.table_ids(table, include_deleted)
+    if engine.hidden:  # rows of an unfinished ingest (entities/hidden.py)
+        ids = engine.hidden.visible(ids)
 
     def by_id() -> Iterator[RawChunk]:
         entity = engine.ks.entity

@@ -180,7 +180,9 @@ class CsvSink(Sink):
 
 class JsonlSink(Sink):
     """JSON Lines: one object per entity with the export's columns in order; values as stored (timestamps
-    as their ISO-8601 text, nested objects and lists as JSON), vectors as arrays of numbers."""
+    as their ISO-8601 text, nested objects and lists as JSON), vectors as arrays of numbers. Undeclared
+    fields stay as they are in each object, after the declared ones (not in an ``extra`` object); one named
+    like a vector column goes in ``extra`` instead, so nothing is overwritten."""
 
     def _open(self) -> None:
         self.file: Any = open(self.tmp, "wb")  # noqa: SIM115 - closed by _close()
@@ -192,11 +194,16 @@ class JsonlSink(Sink):
         dumps, option = orjson.dumps, orjson.OPT_SERIALIZE_NUMPY
         plain, extra = self.plain, self.extra
         vectors = [(name, *chunk.vectors[name]) for name in self.vectors]
+        clash = set(self.vectors)
         lines = []
         for n, row in enumerate(chunk.rows):
             out = {name: row.get(name) for name in plain}
-            if extra is not None:
-                out[extra] = chunk.extra[n] if chunk.extra is not None else None
+            undeclared = chunk.extra[n] if extra is not None and chunk.extra is not None else None
+            if undeclared:
+                kept = {k: v for k, v in undeclared.items() if k in clash}
+                out.update((k, v) for k, v in undeclared.items() if k not in clash)
+                if kept:
+                    out[extra] = kept  # type: ignore[index]
             for name, matrix, present in vectors:
                 out[name] = matrix[n] if present[n] else None
             lines.append(dumps(out, option=option))

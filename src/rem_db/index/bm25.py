@@ -21,7 +21,8 @@ CF = "fulltext"
 META = "meta"
 K1 = 1.2
 B = 0.75
-_WORD = re.compile(r"\w+", re.UNICODE)
+_WORD = re.compile(r"\w+(?:[-.]\w+)*", re.UNICODE)  # identifiers joined by - _ . stay one match
+_PARTS = re.compile(r"[-_.]+")
 STOPWORDS = frozenset({
     "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as",
     "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could",
@@ -51,8 +52,26 @@ def stem(word: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-cased, lightly stemmed word tokens without stopwords and one-letter words (digits kept)."""
-    return [stem(t) for t in _WORD.findall(text.lower()) if t not in STOPWORDS and (len(t) > 1 or t.isdigit())]
+    """Lower-cased, lightly stemmed word tokens without stopwords and one-letter words (digits kept).
+
+    An identifier joined by ``-``, ``_`` or ``.`` (``XJ-9000``, ``atlas_fund.v2``, ``5.25``) is a token as a
+    whole and by its parts, so a search for the whole identifier prefers the text that has it exactly, and a
+    search for a part still finds it."""
+    out: list[str] = []
+    for word in _WORD.findall(text.lower()):
+        if _PARTS.search(word):
+            word = word.strip("_")
+            out.extend(stem(p) for p in _PARTS.split(word) if _wanted(p))
+            if _PARTS.search(word):
+                out.append(word)
+        elif _wanted(word):
+            out.append(stem(word))
+    return out
+
+
+def _wanted(word: str) -> bool:
+    return bool(word) and word not in STOPWORDS and (len(word) > 1 or word.isdigit())
+
 
 
 class FullTextIndex:

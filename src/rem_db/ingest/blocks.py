@@ -21,6 +21,7 @@ class Block:
     ``heading``: the block is a heading (it starts a section; ``path`` already includes it). ``path``: the
     heading path the block sits under. ``page``: 1-based page (PDF), else ``None``. ``sep``: how the block
     is joined to the block before it inside a chunk (a blank line; table rows and list items: a newline).
+    ``row``: a table or spreadsheet row (it starts no overlap into the next chunk).
     """
 
     text: str
@@ -28,6 +29,7 @@ class Block:
     page: int | None = None
     heading: bool = False
     sep: str = PARAGRAPH
+    row: bool = False
 
 
 def squash(text: str) -> str:

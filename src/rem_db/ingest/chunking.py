@@ -14,7 +14,7 @@ additive across whitespace and punctuation boundaries, so the size of a chunk is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -122,14 +122,24 @@ class _State:
 
 
 class Chunker:
-    """Turns a stream of blocks into chunks (``chunks(blocks)``), holding one chunk at a time."""
+    """Turns a stream of blocks into chunks (``chunks(blocks)``), holding one chunk at a time.
 
-    def __init__(self, settings: ChunkSettings | None = None) -> None:
+    ``header_tokens(path)``: tokens of the context header embedded with a chunk under that heading path
+    (:mod:`.context`); they come out of the chunk's budget, so header and text together fit the model."""
+
+    def __init__(self, settings: ChunkSettings | None = None,
+                 header_tokens: Callable[[tuple[str, ...]], int] | None = None) -> None:
         self.settings = settings or ChunkSettings()
-        self.budget = self.settings.budget
-        self.min_piece = max(16, self.budget // 8)
+        self.header_tokens = header_tokens
+        self.min_piece = max(16, self.settings.budget // 8)
         self.ordinal = 0
         self.state = _State()
+
+    def budget(self, path: tuple[str, ...]) -> int:
+        """Tokens of text a chunk under ``path`` holds (the bound less special tokens and its header)."""
+        if self.header_tokens is None:
+            return self.settings.budget
+        return max(self.settings.budget - self.header_tokens(path), self.min_piece)
 
     def chunks(self, blocks: Iterable[Block]) -> Iterator[Chunk]:
         for batch in _batches(blocks):
@@ -147,13 +157,14 @@ class Chunker:
         if (block.heading or block.path != state.path) and not sub_heading:
             yield from self._flush(overlap=False)  # a new section: no overlap across it
         pos = 0
+        budget = self.budget(block.path)
         while pos < tok.n:
             state = self.state
-            room, rest = self.budget - state.used, tok.n - pos
+            room, rest = budget - state.used, tok.n - pos
             if rest <= room:
                 self._append(tok, pos, tok.n)
                 return
-            if state.fresh and (rest <= self.budget - self.settings.overlap_tokens or room < self.min_piece):
+            if state.fresh and (rest <= budget - self.settings.overlap_tokens or room < self.min_piece):
                 yield from self._flush(overlap=True, need=rest)
                 continue
             end = self._cut(tok, pos, room)
@@ -208,13 +219,18 @@ class Chunker:
             self.state.headings_only = False
 
     def _tail(self, state: _State, need: int) -> _Part | None:
-        """The end of the last part, about ``overlap_tokens`` long, starting at a word (or ``None``)."""
+        """The end of the last part, about ``overlap_tokens`` long, starting at a word (or ``None``). Table
+        rows carry no overlap: each row holds its own labels, and a row's tail would be numbers without
+        them."""
         want = self.settings.overlap_tokens
-        if need < self.budget:
-            want = min(want, self.budget - need)
+        budget = self.budget(state.path)
+        if need < budget:
+            want = min(want, budget - need)
         if want < min(8, self.settings.overlap_tokens) or not state.parts:
             return None
         last = state.parts[-1]
+        if last.tok.block.row:
+            return None
         first = max(last.start, last.end - want)
         if first == last.start:
             return _Part(last.tok, first, last.end)
@@ -251,6 +267,7 @@ def _batches(blocks: Iterable[Block]) -> Iterator[list[Block]]:
         yield batch
 
 
-def chunk_blocks(blocks: Iterable[Block], settings: ChunkSettings | None = None) -> Iterator[Chunk]:
-    """Chunks of a block stream (see the module docstring)."""
-    return Chunker(settings).chunks(blocks)
+def chunk_blocks(blocks: Iterable[Block], settings: ChunkSettings | None = None,
+                 header_tokens: Callable[[tuple[str, ...]], int] | None = None) -> Iterator[Chunk]:
+    """Chunks of a block stream (see the module docstring and :class:`Chunker`)."""
+    return Chunker(settings, header_tokens).chunks(blocks)

@@ -5,14 +5,16 @@ the stored ``documents`` row (same hash and settings: nothing to do), read and c
 document row (``has_chunk`` edges to its chunks), the chunks (embedded) and the removal of chunks the new
 version no longer has, in one batch (:func:`rem_db.entities.group.write_group`). Small files are written
 together (one batch per ~``GROUP_CHUNKS`` chunks) so the embedding provider gets full batches; a file of
-more than ``batch_chunks`` chunks is streamed in batches of that size with its document row written last
-(see docs/ingest.md). Records files (JSON, JSONL, CSV) are inserted into their table in batches.
+more than ``batch_chunks`` chunks is written in batches of that size as hidden rows and made visible with
+its document row at once (:mod:`.staging`, docs/ingest.md). Records files (JSON, JSONL, CSV) are inserted
+into their table in batches.
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
+import itertools
 import logging
 import os
 import uuid
@@ -23,24 +25,28 @@ from typing import Any, TypeGuard
 
 import orjson
 
-from ..entities.group import write_group
+from ..entities.group import purge_hidden, write_group
 from ..entities.ids import entity_id
 from ..errors import DatabaseError, IngestError, ValidationError
+from .blocks import Block
 from .chunking import Chunk, ChunkSettings, chunk_blocks
+from .context import ChunkContext, document_title
 from .detect import Detected, FileProblem, detect
 from .readers import read_blocks
 from .records import read_records
 from .report import ADDED, FAILED, SKIPPED, UNCHANGED, UPDATED, FileResult, IngestProgress, IngestReport
 from .sources import IngestSources
+from .staging import REL_TYPE, StagedDocument
 from .walk import collect
 
 log = logging.getLogger("rem_db.ingest")
-INGEST_FORMAT = 1  # bump when the chunks made from the same file and settings change: everything re-ingests
+# bump when the chunks made from the same file and settings change: every file is read and chunked again
+# (2: context headers in chunk names, no overlap after table rows)
+INGEST_FORMAT = 2
 GROUP_CHUNKS = 256
-BATCH_CHUNKS = 2048
+BATCH_CHUNKS = 512  # chunks per part of a large file: the batch, and so memory, stays ~50 MB at most
 RECORD_BATCH = 1000
 HASH_BLOCK = 1 << 20
-REL_TYPE = "has_chunk"
 DOCUMENTS = "documents"
 CHUNK_FIELDS = ("content", "uri", "chunk_ordinal", "document_id")
 
@@ -105,6 +111,8 @@ class Ingestor:
             self.report.files.append(FileResult(where, SKIPPED, reason=reason))
         self.state.files_total = len(files)
         self._notify()
+        if self.engine.hidden:  # chunks an interrupted ingest left: gone before anything new is written
+            purge_hidden(self.engine)
         for file in files:
             self.state.current = str(file)
             self._notify()
@@ -154,7 +162,7 @@ class Ingestor:
         uri = path.as_uri()
         doc_id = entity_id(DOCUMENTS, {"uri": uri})
         result.document_id, result.table = str(doc_id), table
-        existing = self.engine.get(doc_id.bytes)
+        existing = self.engine.get_stored(doc_id.bytes)  # a hub's edges stay unread (their count)
         marker = {"format": INGEST_FORMAT, "schema": table, "chunk_tokens": self.options.chunking.chunk_tokens,
                   "overlap_tokens": self.options.chunking.overlap_tokens, "options": self.options_key}
         if _unchanged(existing, digest, marker):
@@ -164,55 +172,86 @@ class Ingestor:
         info: dict[str, Any] = {}
         if detected.encoding and detected.encoding not in ("utf-8", "utf-8-sig"):
             info["encoding"] = detected.encoding
+        batch = self.options.batch_chunks
+        staged: StagedDocument | None = None
         rows: list[dict[str, Any]] = []
-        ids: list[bytes] = []
-        written: list[bytes] = []  # chunks committed ahead of the document row (files over batch_chunks)
         try:
-            for chunk in chunk_blocks(read_blocks(path, detected, info), self.options.chunking):
-                row = self._chunk_row(chunk, uri, str(doc_id), detected)
-                rows.append(row)
-                ids.append(entity_id(table, row, "uri").bytes)
-                if len(rows) >= self.options.batch_chunks:
-                    if not written:
-                        self._flush_group()
-                    self._write([(table, rows)], [])
-                    written.extend(ids[len(written):])
+            if existing is not None and int(existing.get("chunk_count") or 0) > batch:
+                staged = self._staged(doc_id, existing)  # a large stored version: replaced in parts too
+            blocks, context = self._context(path, detected, info)
+            for chunk in chunk_blocks(blocks, self.options.chunking, context.header_tokens):
+                rows.append(self._chunk_row(chunk, uri, str(doc_id), detected, context, path.name))
+                if len(rows) >= batch:
+                    if staged is None:
+                        staged = self._staged(doc_id, existing)
+                    staged.write(rows)
+                    self.state.chunks_written += len(rows)
+                    self._notify()
                     rows = []
-            if not ids:
-                raise FileProblem("no text to ingest", failed=False)
-            doc = self._doc_row(path, detected, digest, size, uri, ids, marker, info)
-            stale = self._stale(existing, doc_id.bytes, set(ids))
-            result.chunks = len(ids)
-            if not written:
-                self._add_to_group(_Pending(result, doc, rows, stale))
+            if staged is None:
+                if not rows:
+                    raise FileProblem("no text to ingest", failed=False)
+                ids = [entity_id(table, row, "uri").bytes for row in rows]
+                doc = self._doc_row(path, detected, digest, size, uri, len(ids), marker, info, _chunk_edges(ids))
+                result.chunks = len(ids)
+                self._add_to_group(_Pending(result, doc, rows, self._stale(existing, doc_id.bytes, set(ids))))
                 return True
-            self._write([(table, rows), (DOCUMENTS, [doc])], stale)
-            self.state.chunks_written += len(ids)
+            if rows:
+                staged.write(rows)
+                self.state.chunks_written += len(rows)
+            if not staged.count:
+                raise FileProblem("no text to ingest", failed=False)
+            staged.commit(self._doc_row(path, detected, digest, size, uri, staged.count, marker, info, None))
+            result.chunks = staged.count
             return False
         except Exception as exc:
-            if written:
-                raise self._abandon(existing, written, exc) from None
+            if staged is not None:
+                raise staged.abandon(exc) from None
             raise
+        finally:
+            if staged is not None:
+                staged.close()
 
-    def _chunk_row(self, chunk: Chunk, uri: str, doc_id: str, detected: Detected) -> dict[str, Any]:
+    def _staged(self, doc_id: uuid.UUID, existing: dict[str, Any] | None) -> StagedDocument:
+        """Start writing a large document in parts (after the small files read before it)."""
+        self._flush_group()
+        self.state.embedded = self.state.to_embed = 0
+        return StagedDocument(self.engine, self.options.chunk_table, doc_id, existing, progress=self._embedding)
+
+    def _context(self, path: Path, detected: Detected, info: dict[str, Any]) -> tuple[Iterator[Block], ChunkContext]:
+        """The document's blocks and the context its chunks carry: the first block is read ahead, so the
+        reader has recorded the metadata title and the first heading is known."""
+        blocks = read_blocks(path, detected, info)
+        first = next(blocks, None)
+        heading = first.text if first is not None and first.heading and detected.kind != "xlsx" else None
+        title = document_title(info.get("title"), heading, path.name)
+        info["title"] = title
+        context = ChunkContext(title, self.options.chunking.budget)
+        return (itertools.chain([first], blocks) if first is not None else blocks), context
+
+    def _chunk_row(self, chunk: Chunk, uri: str, doc_id: str, detected: Detected, context: ChunkContext,
+                   file_name: str) -> dict[str, Any]:
         options = self.options
-        metadata = {**options.metadata, "heading_path": list(chunk.path), "page_start": chunk.page_start,
+        metadata = {**options.metadata, "title": context.title, "file_name": file_name,
+                    "heading_path": list(chunk.path), "page_start": chunk.page_start,
                     "page_end": chunk.page_end, "tokens": chunk.tokens}
+        if detected.kind == "xlsx" and chunk.path:
+            metadata["sheet"] = chunk.path[0]
         row = {"uri": f"{uri}#chunk-{chunk.ordinal:04d}", "chunk_ordinal": chunk.ordinal, "content": chunk.text,
-               "document_id": doc_id, "content_type": detected.content_type, "category": options.category,
-               "tags": list(options.tags), "metadata": metadata}
+               "name": context.name(chunk.path), "document_id": doc_id, "content_type": detected.content_type,
+               "category": options.category, "tags": list(options.tags), "metadata": metadata}
         return {k: v for k, v in row.items() if k in self.chunk_props and v is not None}
 
-    def _doc_row(self, path: Path, detected: Detected, digest: str, size: int, uri: str, ids: list[bytes],
-                 marker: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
-        return {
+    def _doc_row(self, path: Path, detected: Detected, digest: str, size: int, uri: str, chunks: int,
+                 marker: dict[str, Any], info: dict[str, Any], edges: list[dict[str, Any]] | None) -> dict[str, Any]:
+        row = {
             "name": path.name, "uri": uri, "content_type": detected.content_type, "file_size": size,
             "file_hash": digest, "category": self.options.category, "tags": list(self.options.tags),
-            "chunk_count": len(ids),
-            "metadata": {**info, **self.options.metadata, "ingest": marker},
-            "edges": [{"dst": str(uuid.UUID(bytes=i)), "rel_type": REL_TYPE, "properties": {"chunk_ordinal": n}}
-                      for n, i in enumerate(ids)],
+            "chunk_count": chunks, "metadata": {**info, **self.options.metadata, "ingest": marker},
         }
+        if edges is not None:
+            row["edges"] = edges
+        return row
 
     def _stale(self, existing: dict[str, Any] | None, doc16: bytes, keep: set[bytes]) -> list[bytes]:
         """Chunks of the stored version that the new one does not have: the document's ``has_chunk``
@@ -220,25 +259,14 @@ class Ingestor:
         was interrupted may have left some without an edge)."""
         old: set[bytes] = set()
         if existing is not None:
-            old.update(uuid.UUID(e["dst"]).bytes for e in existing.get("edges") or [] if e["rel_type"] == REL_TYPE)
+            edges = existing.get("edges") or []
+            if type(edges) is int:  # a hub: its edges are read from their keys
+                edges = self.engine.edge_reader(doc16)
+            old.update(uuid.UUID(e["dst"]).bytes for e in edges if e["rel_type"] == REL_TYPE)
         schema = self.sources.schemas.get(self.options.chunk_table)
         if "document_id" in schema.indexed_fields:
             old.update(self.engine.fields.equal(schema, "document_id", str(uuid.UUID(bytes=doc16))))
         return sorted(old - keep)
-
-    def _abandon(self, existing: dict[str, Any] | None, written: list[bytes], exc: Exception) -> FileProblem:
-        """A streamed file failed after some of its chunks were committed. A new document's chunks are taken
-        back out; a stored document keeps its old hash, so the next ingest rewrites it whole."""
-        reason = exc.reason if isinstance(exc, FileProblem) else str(exc)
-        if existing is not None:
-            return FileProblem(f"{reason}; {len(written)} of its chunks were already rewritten: ingest it again "
-                               f"to finish")
-        try:
-            write_group(self.engine, [], written)
-        except DatabaseError:
-            log.warning("could not remove the %d chunks of a failed ingest", len(written), exc_info=True)
-            return FileProblem(f"{reason}; {len(written)} chunks written before the failure could not be removed")
-        return FileProblem(reason)
 
     # -- grouped writes ----------------------------------------------------------------------------
     def _add_to_group(self, pending: _Pending) -> None:
@@ -334,6 +362,12 @@ class Ingestor:
             self.on_progress(self.state)
 
 
+def _chunk_edges(ids: list[bytes]) -> list[dict[str, Any]]:
+    """The document's ``has_chunk`` edges to its chunks, in ordinal order."""
+    return [{"dst": str(uuid.UUID(bytes=i)), "rel_type": REL_TYPE, "properties": {"chunk_ordinal": n}}
+            for n, i in enumerate(ids)]
+
+
 def _fail(result: FileResult, exc: Exception) -> None:
     result.status, result.reason, result.chunks = FAILED, str(exc), 0
 
@@ -377,4 +411,4 @@ def file_digest(path: Path, detected: Detected) -> tuple[str, int]:
 def iter_chunks(path: Path, settings: ChunkSettings | None = None) -> Iterator[Chunk]:
     """The chunks a file would be stored as (no database involved): for previews and tests."""
     detected = detect(path)
-    return chunk_blocks(read_blocks(path, detected, {}), settings)
+    return chunk_blocks(read_blocks(path, detected, {}), settings)  # no context header: the text alone

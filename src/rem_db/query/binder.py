@@ -1,8 +1,10 @@
 """Checking a plan against its table's schema, and binding parameter values into it.
 
-* Fields: the first segment of a path must be a system field or a declared property of a schema-typed
-  table (one that declares ``properties``), unless its schema allows extra fields explicitly
-  (``additionalProperties`` true or a schema). A declared field that one row lacks is NULL there.
+* Fields: the first segment of a path must be a system field, a declared property, or — unless the schema
+  sets ``additional_properties: false`` — an undeclared field that some row of the table has had (the entity
+  engine records field names as rows are written: ``entities/field_names.py``). A name no row ever had is an
+  unknown column (a typo, most likely), so a misspelt filter is an error rather than an empty result. A
+  field that one row lacks is NULL there.
 * Literals: a comparison between a field and a literal of a type the field cannot hold (``price = 'abc'``
   on a number, ``created_at > 'yesterday'``) is an error, not a silent "no rows".
 * Parameters are bound as values (:func:`substitute`): never pasted into query text.
@@ -18,11 +20,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from ..index.fields import indexed_fields
 from ..schema.model import SYSTEM_TIMESTAMPS, TableSchema
-from ..schema.types import allows_extra_fields, field_type
+from ..schema.types import FieldType, extra_field_type, field_type
 from ..storage.codec import INT_MAX, INT_MIN, surrogate_name, unencodable_at
 from .lexical import placeholders
 from .plan import (
@@ -87,16 +89,31 @@ class FieldInfo:
         return " or ".join(_TYPE_WORDS.get(t, t) for t in names) or "null"
 
 
+class SeenFields(Protocol):
+    """Which top-level fields a table's rows have had (``EntityEngine.field_names``)."""
+
+    def seen(self, table: str, name: str) -> bool: ...
+
+    def names(self, table: str, limit: int = 1000) -> list[str] | None: ...
+
+
+#: Undeclared names a table lists in "did you mean" hints.
+_HINT_NAMES = 1000
+
+
 class TableInfo:
     """A table's schema as the query engine sees it: field types, timestamps, indexes."""
 
-    def __init__(self, schema: TableSchema) -> None:
+    def __init__(self, schema: TableSchema, fields_seen: SeenFields | None = None) -> None:
+        """``fields_seen`` tells which undeclared names rows have had; without it, any undeclared name of a
+        table that allows them is accepted (and reads NULL where absent)."""
         self.schema = schema
         self.table = schema.short_name
         self.raw = schema.json_schema
         self.props = schema.properties if isinstance(schema.properties, dict) else {}
-        self.open = allows_extra_fields(self.raw)
+        self.open = schema.additional_properties
         self.indexed = frozenset(indexed_fields(schema))
+        self._seen = fields_seen
         self._fields: dict[tuple[str, ...], FieldInfo] = {}
 
     def field(self, f: Field, text: str | None = None) -> FieldInfo:
@@ -115,19 +132,40 @@ class TableInfo:
                              items=frozenset({"object"}) if head == "edges" else None,
                              indexed=head in self.indexed, system=True)
         if head not in self.props:
-            if self.open:
-                return FieldInfo(f.path)
-            known = [*self.props, *_SYSTEM_TYPES]
-            close = difflib.get_close_matches(head, known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (columns: {', '.join(known)})"
-            raise error(f"unknown column {head!r} in table {self.table!r}{hint}", text, f.pos)
-        ft = field_type(self.raw, f.path)
+            if self.open and (self._seen is None or self._seen.seen(self.table, head)):
+                return self._typed(f.path, _undeclared_type(self.raw, f.path), single)
+            raise self._unknown(head, text, f.pos)
+        return self._typed(f.path, field_type(self.raw, f.path), single)
+
+    def _typed(self, path: tuple[str, ...], ft: FieldType | None, single: bool) -> FieldInfo:
         if ft is None:  # a nested path the schema does not declare
-            return FieldInfo(f.path)
+            return FieldInfo(path)
         types = ft.json_types
         items = ft.items.json_types if types is not None and "array" in types and ft.items is not None else None
-        return FieldInfo(f.path, timestamp=single and ft.is_datetime, types=types, items=items,
-                         indexed=single and head in self.indexed)
+        return FieldInfo(path, timestamp=single and ft.is_datetime, types=types, items=items,
+                         indexed=single and path[0] in self.indexed)
+
+    def _unknown(self, head: str, text: str | None, pos: int) -> Exception:
+        """``unknown column``, with the closest known name (or the columns) and, in a table that allows
+        undeclared fields, why the name is not one of them."""
+        known = [*self.props, *_SYSTEM_TYPES]
+        if self.open:
+            seen = self._seen.names(self.table, _HINT_NAMES) if self._seen is not None else None
+            known += [n for n in seen or () if n not in known]
+            why = "no row of the table has had a field of that name"
+        else:
+            why = "the schema sets additional_properties: false"
+        close = difflib.get_close_matches(head, known, n=1)
+        hint = f"; did you mean {close[0]!r}? ({why})" if close else f" (columns: {', '.join(known[:50])}; {why})"
+        return error(f"unknown column {head!r} in table {self.table!r}{hint}", text, pos)
+
+
+def _undeclared_type(raw: Mapping[str, Any], path: tuple[str, ...]) -> FieldType | None:
+    """The type of an undeclared field (``additionalProperties`` as a schema), or of a path below it."""
+    found: FieldType | None = extra_field_type(raw)
+    for part in path[1:]:
+        found = found.properties.get(part) if found is not None else None
+    return found
 
 
 # -- literal checks ----------------------------------------------------------------------------------
@@ -299,6 +337,8 @@ def plain_value(value: Any, label: str, text: str | None, pos: int, allow_list: 
             raise error(f"parameter {label} is {value}: only finite numbers can be compared", text, pos)
         return value
     if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise error(f"parameter {label} is {value}: only finite numbers can be compared", text, pos)
         return plain_value(float(value), label, text, pos)
     if isinstance(value, enum.Enum):
         return plain_value(value.value, label, text, pos, allow_list)

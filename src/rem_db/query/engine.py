@@ -31,6 +31,7 @@ from .ports import QuerySources
 from .positions import check_text
 from .predicates import Compiler
 from .prepared import PreparedSelect, prepare
+from .scan import table_count
 from .sql import Counter, parse_where
 from .tables import find_schema
 
@@ -98,7 +99,7 @@ class QueryEngine:
         prep = parsed.cache.get(id(plan))
         if prep is None or prep.table.schema is not schema:
             static = not parsed.positional and not parsed.named
-            prep = prepare(plan, TableInfo(schema), parsed.text, static)
+            prep = prepare(plan, TableInfo(schema, self.sources.entities.field_names), parsed.text, static)
             parsed.cache[id(plan)] = prep
         return prep
 
@@ -163,7 +164,7 @@ class QueryEngine:
         """``SELECT COUNT(*) FROM table WHERE <where>`` (``where`` is a condition, parameters bound)."""
         self._schema(table, None, -1)
         if where is None or not str(where).strip():
-            return self.sources.entities.fields.count_table(table, include_deleted=include_deleted)
+            return table_count(self.sources.entities, table, include_deleted)
         parsed = self._where(table, where)
         values = param_values(parsed, params)
         rows = self._execute(parsed, parsed.statement, values, include_deleted, Trace(where))
@@ -173,7 +174,7 @@ class QueryEngine:
         """Compile ``where`` (SQL condition text, ``?`` / ``:name`` parameters bound from ``params``; or a
         :class:`BoundWhere`) for ``table``: see :mod:`.filters`. Raises :class:`~rem_db.QueryError` naming
         the position of a syntax error, an unknown column or a type mismatch."""
-        info = TableInfo(self._schema(table, None, -1))
+        info = TableInfo(self._schema(table, None, -1), self.sources.entities.field_names)
         if isinstance(where, BoundWhere):
             expr, text = where.expr, str(where)
             check_expr(expr, info, text)

@@ -185,6 +185,8 @@ class SelectRun:
             chunk_size = min(scan.CHUNK, chunk_size * 2)
             if choice.candidates is not None:
                 chunk = [p for p in chunk if p[1] in choice.candidates]
+            if self.entities.hidden:  # rows of an unfinished ingest (entities/hidden.py)
+                chunk = [p for p in chunk if p[1] not in self.entities.hidden]
             walked += len(chunk)
             rows = self.entities.get_many([i for _, i in chunk])
             for (value, _), row in zip(chunk, rows, strict=True):
@@ -302,10 +304,12 @@ class SelectRun:
         """COUNT(*) [GROUP BY indexed field] from index keys alone, without reading rows."""
         prep, fields, table = self.prep, self.entities.fields, self.table.table
         deleted = set() if self.include_deleted else scan.deleted_ids(self.entities, table)
+        if self.entities.hidden:  # rows of an unfinished ingest (entities/hidden.py)
+            deleted |= self.entities.hidden.ids()
         cands = choice.candidates
         if not prep.group:
             if cands is None:
-                n = fields.count_table(table, include_deleted=self.include_deleted)
+                n = scan.table_count(self.entities, table, self.include_deleted)
                 self.trace.step("index count", f"rows of {table}", n, n)
             else:
                 n = len(cands - deleted) if deleted else len(cands)

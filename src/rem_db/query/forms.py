@@ -52,7 +52,8 @@ def run_search(sources: QuerySources, plan: SearchPlan, parsed: Parsed, values: 
         bound = substitute(plan.where, values, text)
         assert bound is not None
         if plan.table is not None:
-            check_expr(bound, TableInfo(find_schema(sources.schemas, plan.table, text, plan.table_pos)), text)
+            check_expr(bound, TableInfo(find_schema(sources.schemas, plan.table, text, plan.table_pos),
+                                        sources.entities.field_names), text)
         where = BoundWhere(render(bound), bound) if values else plan.where_text
     elif plan.table is not None:
         find_schema(sources.schemas, plan.table, text, plan.table_pos)

@@ -188,3 +188,92 @@ def statement_end(text: str) -> int:
         if m.group() == ";":
             return m.start()
     return -1
+
+
+# -- tokens for the syntax check (query/syntax.py) ----------------------------------------------------
+_TYPOGRAPHIC_QUOTES = "‘’‚‛“”„‟′″«»‹›＂＇"
+_TOKEN = re.compile(
+    r"""(?:\s+|--[^\n]*|/\*.*?\*/)*  # spaces and comments before the token
+    (?:
+        (?P<open_comment>/\*)
+      | (?P<str>(?:[A-Za-z](?='))?'(?:[^']|'')*')
+      | (?P<open_str>(?:[A-Za-z](?='))?')
+      | (?P<qident>"(?:[^"]|"")*")
+      | (?P<open_qident>")
+      | (?P<num>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\w*)
+      | (?P<param>\?|:[A-Za-z_]\w*|\$\d+)
+      | (?P<word>[^\W\d]\w*)
+      | (?P<op>::|->>|<->|<=|>=|<>|!=|==|\|\||->|\*\*|//|<<|>>|@>|<@|&&|!~|[-+*/%<>=!|&^~@#.,;()\[\]{}:$])
+      | (?P<bad>.)
+    )?""",
+    re.DOTALL | re.VERBOSE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token of query text: ``kind`` is word, qident (a "quoted name"), str, num, param, op, bad
+    (a character no SQL token starts with) or end; ``pos`` is its offset in the text."""
+
+    kind: str
+    text: str
+    pos: int
+
+    @property
+    def end(self) -> int:
+        return self.pos + len(self.text)
+
+    @property
+    def word(self) -> str:
+        """The lower-cased word ('' for a token that is not a word)."""
+        return self.text.lower() if self.kind == "word" else ""
+
+    def is_op(self, *ops: str) -> bool:
+        return self.kind == "op" and self.text in ops
+
+
+class LexicalError(ValueError):
+    """Text that cannot be split into tokens: ``pos`` is where, ``message`` says why."""
+
+    def __init__(self, message: str, pos: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.pos = pos
+
+
+def tokens(text: str, start: int = 0, end: int | None = None) -> list[Token]:
+    """The tokens of ``text[start:end]`` (comments and spaces left out), ending with an ``end`` token at the
+    end of the last token (or ``start``). :class:`LexicalError` for an unterminated string, quoted name or
+    comment, and for quotes that SQL does not use (backquotes, typographic quotes)."""
+    stop = len(text) if end is None else end
+    out: list[Token] = []
+    last = start
+    pos = start
+    match = _TOKEN.match
+    while pos < stop:
+        m = match(text, pos, stop)
+        assert m is not None  # the pattern matches the empty string
+        kind = m.lastgroup
+        if kind is None:  # only spaces and comments were left
+            break
+        begin = m.start(kind)
+        pos = last = m.end()
+        if kind.startswith("open_"):
+            raise LexicalError(_UNTERMINATED[kind], begin)
+        value = m.group(kind)
+        if kind == "bad" and value in _TYPOGRAPHIC_QUOTES:
+            raise LexicalError(f"{value} is a typographic quote: write text in straight single quotes ('abc') and "
+                               f"names that need quoting in straight double quotes (\"my column\")", begin)
+        if kind == "bad" and value == "`":
+            raise LexicalError("backquotes (`) do not quote anything here: write text in single quotes ('abc') and "
+                               "names that need quoting in double quotes (\"my column\")", begin)
+        out.append(Token(kind, value, begin))
+    out.append(Token("end", "", last))
+    return out
+
+
+_UNTERMINATED = {
+    "open_comment": "unterminated comment: /* is never closed with */",
+    "open_str": "unterminated quoted string: this ' is never closed (a quote inside text is doubled: 'it''s')",
+    "open_qident": 'unterminated quoted string: this " is never closed (a quote inside a name is doubled: "a""b")',
+}

@@ -72,7 +72,8 @@ class Tokens:
         return tok
 
     def fail(self, message: str, tok: Token) -> Exception:
-        shown = "end of query" if tok.kind == "end" else repr(self.text[tok.pos:tok.end])
+        text = self.text[tok.pos:tok.end]
+        shown = "end of query" if tok.kind == "end" else f"'{text[:37]}…'" if len(text) > 40 else f"'{text}'"
         return error(f"syntax error: {message}, got {shown}", self.text, tok.pos)
 
     def value(self, what: str) -> Const | Param:

@@ -76,10 +76,10 @@ def table_count(engine: EntityEngine, table: str, include_deleted: bool = True) 
     hit = cache.get((table, include_deleted))
     if hit is not None and hit[0] == seq:
         return hit[1]
-    if include_deleted:
-        n = engine.fields.count_table(table, include_deleted=True)
+    if include_deleted:  # less the rows of an unfinished ingest (entities/hidden.py)
+        n = engine.fields.count_table(table, include_deleted=True) - engine.hidden.count(engine.fields, table, True)
     else:
-        n = table_count(engine, table, True) - len(deleted_ids(engine, table))
+        n = table_count(engine, table, True) - len(deleted_ids(engine, table) - engine.hidden.ids())
     cache[(table, include_deleted)] = (seq, n)
     return n
 
@@ -151,6 +151,7 @@ def sequential_chunks(engine: EntityEngine, table: str,
     if not first.startswith(_HEAD):
         return None
     marker = _TYPE_KEY + orjson.dumps(table) + b","
+    hidden = engine.hidden
 
     def chunks() -> Iterator[tuple[list[bytes], list[bytes]]]:
         loads = orjson.loads
@@ -166,6 +167,8 @@ def sequential_chunks(engine: EntityEngine, table: str,
             if len(usual) != len(chunk):  # other tables' rows are skipped undecoded; odd ones are checked
                 odd = [raw for raw in chunk if not raw.startswith(marker, _ID_END)
                        and not raw.startswith(_TYPE_KEY, _ID_END) and loads(raw).get("entity_type") == table]
+            if hidden:  # rows of an unfinished ingest (entities/hidden.py)
+                usual, odd = hidden.visible_stored(usual), hidden.visible_stored(odd)
             yield usual, odd
 
     return chunks()

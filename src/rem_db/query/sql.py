@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from ..storage.codec import INT_MAX, INT_MIN
-from . import lexical
+from . import lexical, syntax
 from .plan import (
     AGGREGATES,
     Aggregate,
@@ -36,6 +36,7 @@ from .plan import (
     Truth,
 )
 from .positions import error, offset_of
+from .sql_hints import parse_error_message
 
 _SELECT_CLAUSES = {"expressions", "from", "from_", "where", "group", "order", "limit", "offset"}
 _CLAUSE_NAMES = {
@@ -654,7 +655,7 @@ def _parse_one(parsed_text: str, user_text: str, shift: int) -> Any:
             # sqlglot reports the column of the last character of the offending token
             highlight = info.get("highlight") or ""
             pos = offset_of(parsed_text, info["line"], info["col"]) - max(len(highlight) - 1, 0) + shift
-        raise error(f"syntax error: {desc}", user_text, pos) from None
+        raise error(parse_error_message(desc, user_text, pos), user_text, pos) from None
     except TokenError as exc:
         open_quote = lexical.first_unterminated(parsed_text)
         if open_quote >= 0:
@@ -674,6 +675,7 @@ def parse_select(text: str, counter: Counter, start: int = 0) -> SelectPlan:
     body, renamed = lexical.rename_params(" " * start + text[start:])
     counter.renamed.update(renamed)
     compacted, lists = lexical.compact(body)
+    syntax.check_select(compacted, text, start)
     tree = _parse_one(compacted, text, 0)
     try:
         return Converter(text, compacted, lists, counter).select(tree)
@@ -689,6 +691,7 @@ def parse_where(text: str, start: int, end: int, counter: Counter, table: str | 
     fragment, renamed = lexical.rename_params(fragment)
     counter.renamed.update(renamed)
     compacted, lists = lexical.compact(fragment)
+    syntax.check_condition(" " * start + compacted, text, start, end)
     shift = start - len(WHERE_PREFIX)
     tree = _parse_one(WHERE_PREFIX + compacted, text, shift)
     conv = Converter(text, WHERE_PREFIX + compacted, lists, counter, shift)

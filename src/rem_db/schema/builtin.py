@@ -80,7 +80,9 @@ BUILTIN_SCHEMAS: dict[str, dict[str, Any]] = {
         },
         ["content"],
         key_field="uri", indexed_fields=["content_type", "category", "document_id"],
-        embedding_fields=["content"],
+        # `name` first: an ingested chunk's name is its context header ("Title › Heading", docs/ingest.md),
+        # embedded and BM25-indexed with the clean `content`; 1.1.0 added it (older databases upgrade on open)
+        embedding_fields=["name", "content"], version="1.1.0",
     ),
     "moments": _schema(
         "moments",

@@ -9,14 +9,14 @@ from typing import Any
 import jsonschema_rs
 
 from ..errors import SchemaError
-from .types import type_of
+from .types import allows_extra_fields, type_of
 
 SYSTEM_FIELDS = ("id", "entity_type", "created_at", "modified_at", "deleted_at", "edges")
 SYSTEM_TIMESTAMPS = ("created_at", "modified_at", "deleted_at")
 CATEGORIES = ("system", "agents", "public", "user")
 SETTING_KEYS = (
     "short_name", "name", "fully_qualified_name", "version", "description", "category", "key_field",
-    "indexed_fields", "embedding_fields", "embedding_provider", "tools", "resources",
+    "indexed_fields", "embedding_fields", "embedding_provider", "tools", "resources", "additional_properties",
 )
 #: Levels of nested objects and arrays a schema may have. The JSON Schema validator stops at about 255 and
 #: the stored schema row wraps the schema in a few more levels, so deeper schemas never worked; 200 leaves
@@ -78,6 +78,21 @@ def _string_list(value: Any, what: str, table: str) -> list[str]:
     return list(value)
 
 
+def _additional_properties(raw: dict[str, Any], setting: Any, table: str) -> bool:
+    """Whether rows may hold undeclared fields: the ``additional_properties`` setting, else JSON Schema's
+    ``additionalProperties`` (anything but ``false`` allows them); the two must not contradict each other."""
+    in_schema = allows_extra_fields(raw)
+    if setting is None:
+        return in_schema
+    if not isinstance(setting, bool):
+        raise SchemaError(f"schema {table!r}: additional_properties must be true or false, not "
+                          f"{type(setting).__name__} {setting!r}")
+    if setting and not in_schema:
+        raise SchemaError(f"schema {table!r}: additional_properties is true but the JSON Schema sets "
+                          f"additionalProperties: false; remove one of them")
+    return setting
+
+
 @dataclass
 class TableSchema:
     """A table's JSON Schema and settings, with its compiled validator."""
@@ -97,6 +112,9 @@ class TableSchema:
     timestamp_fields: frozenset[str] = frozenset()
     defaults: dict[str, Any] = field(default_factory=dict)
     validator: Any = None
+    #: rows may hold fields the schema does not declare (stored, queryable, exported in ``extra``); ``False``
+    #: (``additional_properties: false``, or JSON Schema's ``additionalProperties: false``) refuses them
+    additional_properties: bool = True
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -120,6 +138,7 @@ class TableSchema:
             "embedding_provider": self.embedding_provider,
             "tools": self.tools,
             "resources": self.resources,
+            "additional_properties": self.additional_properties,
         }
 
     @classmethod
@@ -183,6 +202,7 @@ class TableSchema:
         version = str(settings.get("version", "1.0.0"))
         parse_version(version, table)
         fqn = settings.get("fully_qualified_name") or settings.get("name") or f"{category}.{short_name}"
+        additional = _additional_properties(raw, settings.get("additional_properties"), table)
         try:
             validator = jsonschema_rs.validator_for(raw, validate_formats=True)
         except (ValueError, jsonschema_rs.ReferencingError) as exc:
@@ -204,4 +224,5 @@ class TableSchema:
             timestamp_fields=frozenset(p for p, s in props.items() if type_of(s, raw).is_datetime),
             defaults={p: s["default"] for p, s in props.items() if isinstance(s, dict) and "default" in s},
             validator=validator,
+            additional_properties=additional,
         )

@@ -220,7 +220,14 @@ def field_type(schema: Mapping[str, Any], path: str | Sequence[str]) -> FieldTyp
 
 
 def allows_extra_fields(schema: Mapping[str, Any]) -> bool:
-    """Whether rows may carry fields the table does not declare: no ``properties``, or
-    ``additionalProperties`` set to anything but ``false`` (the query engine's and the export's rule)."""
+    """Whether JSON Schema lets rows carry fields the table does not declare: unless ``additionalProperties``
+    is ``false``. (A table's rule is :attr:`TableSchema.additional_properties
+    <rem_db.schema.model.TableSchema.additional_properties>`, which the REM setting may also set.)"""
+    return schema.get("additionalProperties", True) is not False
+
+
+def extra_field_type(schema: Mapping[str, Any]) -> FieldType:
+    """The type of an undeclared top-level field: what ``additionalProperties`` allows when it is a schema
+    (``{"type": "string"}``), else any JSON value."""
     extra = schema.get("additionalProperties")
-    return not schema.get("properties") or (extra is not None and extra is not False)
+    return type_of(extra, schema) if isinstance(extra, Mapping) else ANY

@@ -12,10 +12,11 @@ import numpy as np
 
 from ..embeddings.writer import EmbeddingWriter
 from ..entities.engine import EntityEngine
-from ..errors import QueryError
+from ..errors import QueryError, ValidationError
 from ..index.ann import AnnIndex
 from ..index.vectors import VectorIndexes
 from ..schema.registry import SchemaRegistry
+from .names import MAX_NAME_CHARS, name_key, names_of
 
 MAX_TOP_K = 10_000
 EXACT_LIMIT = 2_000  # candidate sets up to this size are searched exactly (numpy) instead of through HNSW
@@ -23,6 +24,7 @@ RRF_K = 60
 CANDIDATE_CACHE = 32
 LEXICAL_WEIGHT = 0.5
 HYBRID_DEPTH = 100
+EXACT_BOOST = 1.0  # added to the fused score of an exact-name hit: above any fused score (at most 1.5 / 61)
 
 
 class Candidates:
@@ -119,6 +121,8 @@ class SearchEngine:
         excluded: set[bytes] = set()
         if not include_deleted:  # soft-deleted rows: the non-null part of the deleted_at index
             excluded = {i for _, i in fields.range(schema, "deleted_at", None, None)}
+        if self.entities.hidden:  # rows of an unfinished ingest (entities/hidden.py)
+            excluded |= self.entities.hidden.ids()
         flt = self.compile_filter(table, where, params) if where else None
         if flt is None:
             return Candidates(None, excluded)
@@ -164,8 +168,32 @@ class SearchEngine:
             if query is None:
                 raise QueryError("hybrid search needs a query text")
             lexical = embedder.fulltext.search(table, query, depth, allowed=_AllowedSet(candidates))
-            ranked = _fuse(ranked, lexical, depth)
+            ranked = self._names_first(table, schema.key_field, query, _fuse(ranked, lexical, depth), candidates)
         return self._entities(ranked, top_k, candidates, include_deleted)
+
+    def _names_first(self, table: str, key_field: str | None, query: str, ranked: list[tuple[bytes, float]],
+                     candidates: Candidates) -> list[tuple[bytes, float]]:
+        """Exact-name boost: hits the query names exactly (their key value, ``name``, or their document's
+        title or file name; :mod:`.names`) go first, in fused order, with :data:`EXACT_BOOST` added to their
+        score; an entity whose key value is the query verbatim is added when neither ranking found it."""
+        wanted = name_key(query) if len(query) <= MAX_NAME_CHARS else ""
+        if not wanted:
+            return ranked
+        seen = {i for i, _ in ranked}
+        try:
+            keyed = self.entities.keys.find(query.strip()) if key_field else []
+        except ValidationError:  # not valid text: no key can hold it
+            keyed = []
+        extra = [(i, 0.0) for t, i in keyed if t == table and i not in seen and candidates.allows(i)]
+        pool = [*ranked, *extra]
+        records = self.entities.get_many([i for i, _ in pool])
+        first, rest = [], []
+        for (id16, score), record in zip(pool, records, strict=True):
+            if record is not None and wanted in names_of(record, key_field):
+                first.append((id16, score + EXACT_BOOST))
+            elif score:
+                rest.append((id16, score))
+        return first + rest if first else ranked
 
     def _vector_ranked(self, table: str, spec: str, dims: int, vector: np.ndarray, k: int,
                        candidates: Candidates) -> list[tuple[bytes, float]]:

@@ -14,7 +14,7 @@ of components is a valid scan prefix).
 | adjacency | tenant · src · ``o`` | packed out-neighbours (graph/adjacency.py) |
 | embeddings | tenant · table · provider spec · id | little-endian float32 |
 | fulltext | tenant · table · ``p`` · term · id / tenant · table · ``d`` · id | term frequency / length |
-| meta | tenant · ``embedding`` · table / tenant · ``bm25`` · table / global names | JSON |
+| meta | tenant · ``embedding``/``bm25`` · table / tenant · ``fields`` · table [· term] / global names | JSON |
 | wal | sequence (u64, not tenant-scoped: replication streams the whole database) | record (storage/wal.py) |
 
 A new column family's keys get their builder here (and the family its line in storage/families.py).
@@ -112,6 +112,25 @@ class Keyspace:
 
     def fulltext_stats(self, table: str) -> bytes:
         return self.prefix + encode_str("bm25") + encode_str(table)
+
+    # the top-level field names a table's rows have had (entities/field_names.py)
+    def field_names(self, table: str) -> bytes:
+        """The table's marker key, and the prefix of its :meth:`field_name` keys."""
+        return self.prefix + encode_str("fields") + encode_str(table)
+
+    def field_name(self, table: str, name: str) -> bytes:
+        """One field name, encoded like a full-text term (a keyed hash in an encrypted database)."""
+        return self.field_names(table) + self._term(name)
+
+    # meta: tenant · ``hidden`` · document · kind · part -> table and ids of rows an ingest wrote that are not
+    # visible yet, or no longer (entities/hidden.py)
+    def hidden_rows(self, doc16: bytes = b"") -> bytes:
+        return self.prefix + encode_str("hidden") + doc16
+
+    @property
+    def plain_terms(self) -> bool:
+        """Whether term key parts hold the words themselves (no term encoder: not an encrypted database)."""
+        return self._term is encode_str
 
 
 def wal_key(seq: int) -> bytes:

@@ -102,7 +102,7 @@ def table_rows(rows: list[list[str]], path: tuple[str, ...]) -> Iterator[Block]:
         return
     header = rows[0] if len(rows) > 1 and is_header(rows[0]) else None
     if header is not None:
-        yield Block(" | ".join(c for c in header if c), path, sep="\n\n")
+        yield Block(" | ".join(c for c in header if c), path, sep="\n\n", row=True)
     for n, cells in enumerate(rows[1:] if header is not None else rows):
         if header is not None and len(cells) == len(header):
             text = " | ".join(f"{label}: {value}" if label else value
@@ -110,7 +110,7 @@ def table_rows(rows: list[list[str]], path: tuple[str, ...]) -> Iterator[Block]:
         else:
             text = " | ".join(c for c in cells if c)
         if text:
-            yield Block(text, path, sep=LINE if header is not None or n else "\n\n")
+            yield Block(text, path, sep=LINE if header is not None or n else "\n\n", row=True)
 
 
 def is_header(cells: list[Any]) -> bool:

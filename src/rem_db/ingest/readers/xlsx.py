@@ -39,9 +39,12 @@ def read(path: Path, detected: Detected, info: dict[str, Any]) -> Iterator[Block
                     started = True
                 if header is None and is_header(cells):
                     header = cells
-                    yield Block(" | ".join(c for c in cells if c), path_)
+                    yield Block(" | ".join(c for c in cells if c), path_, row=True)
                     continue
-                yield Block(_row_text(cells, header), path_, sep=LINE)
+                # rows under a header sit under a "columns" heading: a chunk of rows carries in its context
+                # what its columns are, even when they are cut off in its own text
+                yield Block(_row_text(cells, header), (*path_, _columns(header)) if header else path_, sep=LINE,
+                            row=True)
     finally:
         book.close()
     info["sheets"] = sheets
@@ -94,3 +97,12 @@ def _row_text(cells: list[str], header: list[str] | None) -> str:
 
 register_reader("xlsx", read, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                 extensions=(".xlsx",), binary=True, zip_part="xl/workbook.xml")
+
+
+def _columns(header: list[str]) -> str:
+    """A region's columns as a heading: ``columns: Category, M1, M2, …, M24, 24-Mo Total`` (long headers keep
+    their first three and last two labels)."""
+    labels = [c for c in header if c]
+    if len(labels) > 6:
+        labels = [*labels[:3], "…", *labels[-2:]]
+    return "columns: " + ", ".join(labels)
