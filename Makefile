@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test test-long lint bench clean
+.PHONY: setup demo test test-long lint bench clean protos
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -41,6 +41,15 @@ bench: setup  # every bar of SPEC §16 but the manual 1M-vector run (see bench/R
 	$(BIN)/python bench/bench_export.py
 	$(BIN)/python bench/bench_encryption.py
 	$(BIN)/python bench/bench_ingest.py
+	$(BIN)/python bench/bench_fuzzy.py
+	$(BIN)/python bench/bench_ask.py
+	$(BIN)/python bench/bench_dream.py
+	$(BIN)/python bench/bench_replication.py
+	$(BIN)/python bench/bench_replication_backup.py
+
+protos: setup  # regenerate the committed gRPC stubs of replication from its .proto (docs/replication.md)
+	cd src && ../$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. \
+		rem_db/replication/proto/replication.proto
 
 clean:
 	rm -rf $(VENV) demo-db .pytest_cache .ruff_cache

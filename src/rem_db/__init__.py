@@ -9,10 +9,12 @@ from .errors import (
     EmbeddingError,
     EncryptionError,
     IngestError,
+    LLMError,
     LockedError,
     NotFoundError,
     QueryError,
     ReadOnlyError,
+    ReplicationError,
     SchemaError,
     StorageError,
     ValidationError,
@@ -34,6 +36,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AsyncDatabase", "ConfigError", "Database", "DatabaseError", "EmbeddingError", "EncryptionError", "IngestError",
-    "LockedError", "NotFoundError", "QueryError", "ReadOnlyError", "SchemaError", "StorageError", "ValidationError",
-    "__version__", "generate_key_pair", "rekey",
+    "LLMError", "LockedError", "NotFoundError", "QueryError", "ReadOnlyError", "ReplicationError", "SchemaError",
+    "StorageError", "ValidationError", "__version__", "generate_key_pair", "rekey",
 ]

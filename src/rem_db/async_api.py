@@ -26,6 +26,9 @@ _WRITES = (
     "insert", "insert_batch", "upsert", "update", "delete",
     "add_edge", "add_edges", "remove_edge",
     "rebuild_index", "ingest", "insert_jsonl", "wait_idle",
+    "backup",  # after every write called before it: the copy holds them
+    "dream",  # reads the writes called before it, writes its moments in call order
+    "serve", "replicate", "promote",
 )
 
 #: Methods that only read: they run in parallel on other threads. Iterators (``rows``) are materialised
@@ -33,8 +36,9 @@ _WRITES = (
 _READS = (
     "list_schemas", "get_schema", "get", "get_batch", "count", "lookup", "lookup_batch", "stats",
     "edges", "traverse", "shortest_path", "neighbors_batch",
-    "search", "search_vector", "query", "explain", "export",
+    "search", "search_vector", "query", "explain", "export", "ask",
     "traverse_dot", "entity_labels", "schema_fields", "embedded_text",
+    "replication_status", "wal_status",
 )
 
 

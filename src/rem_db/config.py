@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     anthropic_api_key: str | None = Field(default=None, validation_alias=AliasChoices("ANTHROPIC_API_KEY"))
     cerebras_api_key: str | None = Field(default=None, validation_alias=AliasChoices("CEREBRAS_API_KEY"))
+    llm_timeout: float = Field(default=30, gt=0)  # seconds per chat request (docs/ask.md, "LLM planners")
     schema_brute_force_limit: int = Field(default=10, ge=1)
     schema_search_top_k: int = Field(default=3, ge=1)
     # encryption and replication

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import Settings
-from .crypto.unlock import unlock
+from .crypto.unlock import read_header, unlock
 from .embeddings.providers import EmbeddingProviders
 from .embeddings.writer import EmbeddingWriter
 from .entities.engine import EntityEngine
@@ -26,6 +26,7 @@ from .entities.group import purge_hidden
 from .index.bm25 import FullTextIndex
 from .index.vector_store import VectorStore
 from .index.vectors import VectorIndexes
+from .replication.retention import WalRetention
 from .schema.registry import SchemaRegistry
 from .search.engine import SearchEngine
 from .storage.keyspace import Keyspace
@@ -34,10 +35,13 @@ from .storage.store import Store
 from .worker import BackgroundWorker
 
 if TYPE_CHECKING:  # built on first use, so opening a database does not import them
+    from .dream.service import DreamService
     from .export.sources import ExportSources
     from .graph.service import Graph
     from .ingest.sources import IngestSources
+    from .llm.ask import AskService
     from .query.engine import QueryEngine
+    from .replication.stats import StatsSources
 
 
 def open_store(path: Path, settings: Settings, read_only: bool, codec: ValueCodec | None = None) -> Store:
@@ -66,6 +70,7 @@ class Core:
     indexes: VectorIndexes
     embedder: EmbeddingWriter
     encrypted: bool = False
+    retention: WalRetention | None = None  # trims the WAL (read-write opens only)
 
     @functools.cached_property
     def search(self) -> SearchEngine:
@@ -84,6 +89,19 @@ class Core:
 
         return QueryEngine(QuerySources(self.schemas, self.entities, _Forms(self)))
 
+    @functools.cached_property
+    def ask(self) -> AskService:
+        from .llm.ask import AskService, AskSources
+
+        return AskService(AskSources(self.schemas, self.entities, lambda: self.queries, self.embedder.providers,
+                                     self.settings))
+
+    @functools.cached_property
+    def dream(self) -> DreamService:
+        from .dream.service import DreamService, DreamSources
+
+        return DreamService(DreamSources(self.schemas, self.entities, self.settings, self.tenant))
+
     def compile_filter(self, table: str, where: str, params: Any) -> Any:
         return self.queries.filter(table, where, params)
 
@@ -100,6 +118,8 @@ class Core:
         try:
             self.indexes.cancel_rebuilds()
             self.entities.hidden.closing.set()  # a background purge stops; the next open goes on with it
+            if self.retention is not None:
+                self.retention.stop()
             self.worker.shutdown()
             self.indexes.save_all()
         finally:
@@ -115,6 +135,14 @@ class Core:
         # row_group_size stays None: P8_EXPORT_ROW_GROUP_SIZE is read when each export starts, as before
         return ExportSources(self.schemas, self.entities, self.vectors, self.embedder.recorded,
                              self.compile_filter, self.embedder.providers, self.path, self.tenant)
+
+    def stats_sources(self) -> StatsSources:
+        """What :func:`rem_db.replication.stats.collect_stats` reads."""
+        from .replication.stats import StatsSources
+
+        return StatsSources(self.path, self.tenant, self.read_only, self.encrypted, self.settings, self.store,
+                            [s.short_name for s in self.schemas.all()], self.entities.fields.count_table,
+                            self.embedder.recorded, self.vectors, self.indexes)
 
     def ingest_sources(self) -> IngestSources:
         """What an :class:`~rem_db.ingest.pipeline.Ingestor` writes through."""
@@ -152,7 +180,10 @@ def build_core(path: Path, tenant: str, read_only: bool, settings: Settings,
     store = open_store(path, settings, read_only, codec)
     worker: BackgroundWorker | None = None
     try:
-        unlocked = unlock(store, password if password is not None else settings.password, settings.home)
+        password = password if password is not None else settings.password
+        if store.replica and password is not None and read_header(store) is None:
+            password = None  # a replica's header arrives from its primary (docs/replication.md)
+        unlocked = unlock(store, password, settings.home)
         if unlocked is not None:
             store.use_codec(unlocked.codec)
         keyspace = Keyspace(tenant, unlocked.term_encoder if unlocked is not None else None)
@@ -164,13 +195,17 @@ def build_core(path: Path, tenant: str, read_only: bool, settings: Settings,
         embedder = EmbeddingWriter(vectors, FullTextIndex(store, keyspace), indexes, EmbeddingProviders(settings))
         embedder.engine = entities
         entities.embedder = embedder
-        schemas.load(entities, read_only)
+        schemas.load(entities, read_only or store.replica)  # a replica gets its built-ins from the primary
         core = Core(store.path, tenant, read_only, settings, store, keyspace, schemas, entities, worker, vectors,
                     indexes, embedder, encrypted=unlocked is not None)
         _open_cores.add(core)
         _load_vector_indexes(core)
-        if entities.hidden and not read_only:  # rows of ingests a crash interrupted (docs/ingest.md)
+        # rows of ingests a crash interrupted (docs/ingest.md); a replica gets their purge from its primary
+        if entities.hidden and not read_only and not store.replica:
             worker.submit(purge_hidden, entities)
+        if not read_only:
+            core.retention = WalRetention(store, settings, worker)
+            core.retention.start()
         return core
     except BaseException:
         if worker is not None:

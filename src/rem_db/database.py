@@ -6,7 +6,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .config import Settings
 from .core import Core, build_core
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .entities.stream import JsonlProgress, JsonlResult, JsonlSource
     from .graph.service import Graph
     from .query.engine import QueryEngine
+    from .replication.server import ReplicationServer
 
 class Database:
     """An embedded REM database.
@@ -44,14 +45,18 @@ class Database:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StorageError(f"cannot create database directory {self.path}: {exc}") from None
+        self._password = password  # kept to open again: a replica after its header or a snapshot arrived
         self._core: Core = build_core(self.path, self.tenant_id, read_only, settings, password=password)
-        core = self._core
+        self._bind(self._core)
+        self._replication: list[Any] = []  # servers and followers started on this handle, stopped on close
+        self._closed = False
+
+    def _bind(self, core: Core) -> None:
         # the parts tests and benches look at; every method below delegates to the core's services
         self._store, self._keyspace, self._engine = core.store, core.keyspace, core.entities
         self._vectors, self._indexes, self._embedder = core.vectors, core.indexes, core.embedder
         self.schemas = core.schemas
         self.worker = core.worker
-        self._closed = False
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def __enter__(self) -> Database:
@@ -69,6 +74,8 @@ class Database:
         if getattr(self, "_closed", True):
             return
         self._closed = True
+        for handle in reversed(list(self._replication)):  # a follower removes itself as it stops
+            handle.stop()
         self._core.close()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
@@ -78,6 +85,10 @@ class Database:
     def _writable(self) -> None:
         if self.read_only:
             raise ReadOnlyError(f"database {self.path} is open read-only")
+        if self._store.replica:
+            from .storage.store import replica_refusal
+
+            raise ReadOnlyError(replica_refusal(self.path))
 
     # -- schemas -----------------------------------------------------------------------------------
     def register_schema(self, model_or_dict: Any, name: str | None = None, force: bool = False) -> dict[str, Any]:
@@ -114,22 +125,31 @@ class Database:
         return self.register_schema(template_schema(template, name))
 
     # -- writes ------------------------------------------------------------------------------------
-    def insert(self, table: str, data: Any, async_embeddings: bool = False) -> dict[str, Any]:
+    def insert(self, table: str, data: Any, async_embeddings: bool = False, vector: Any = None) -> dict[str, Any]:
         """Insert one entity (a dict or Pydantic instance); an existing id makes it an upsert.
 
         Tables with ``embedding_fields`` embed the entity in the same atomic write; with
         ``async_embeddings=True`` it is written at once and embedded by the background worker
-        (searchable after :meth:`wait_idle`)."""
+        (searchable after :meth:`wait_idle`). ``vector``: your own vector for it (a list of numbers or a 1-D
+        array), stored instead of calling the provider (docs/search.md)."""
         self._writable()
-        return self._engine.put_many(table, [data], single=True, embed_mode=_mode(async_embeddings))[0]
+        return self._engine.put_many(table, [data], single=True, embed_mode=_mode(async_embeddings),
+                                     vectors=vector)[0]
 
     def insert_batch(self, table: str, rows: Iterable[Any], async_embeddings: bool = False,
-                     progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+                     progress: Callable[[int, int], None] | None = None, vectors: Any = None) -> list[dict[str, Any]]:
         """Insert many entities of one table: all validated (and embedded, in provider batches of
         ``P8_EMBEDDING_BATCH_SIZE``; ``progress(done, total)`` is called after each) first, then written
-        in one atomic batch."""
+        in one atomic batch.
+
+        ``vectors``: precomputed vectors, one per row in row order (a list of lists or a 2-D numpy array of
+        shape ``(rows, dimensions)``), stored (float32, unit length) instead of calling the table's
+        provider. The table needs ``embedding_fields``; the first vectors it gets fix its dimension. A wrong
+        count or dimension, NaN, infinity or an all-zero vector is a :class:`~rem_db.ValidationError` naming
+        the row, and nothing is written (docs/search.md)."""
         self._writable()
-        return self._engine.put_many(table, list(rows), embed_mode=_mode(async_embeddings), progress=progress)
+        return self._engine.put_many(table, list(rows), embed_mode=_mode(async_embeddings), progress=progress,
+                                     vectors=vectors)
 
     def upsert(self, models: Any, data: Any = None) -> list[dict[str, Any]] | dict[str, Any]:
         """Upsert Pydantic instances (table from the model's schema, registered on first use), or
@@ -149,21 +169,26 @@ class Database:
         return out if isinstance(models, list | tuple) else out[0]
 
     # -- search ------------------------------------------------------------------------------------------
-    def search(self, query: str, schema: str | None = None, top_k: int = 10, where: str | None = None,
-               hybrid: bool = False, include_deleted: bool = False,
-               params: Any = None) -> list[tuple[dict[str, Any], float]]:
+    def search(self, query: str | None = None, schema: str | None = None, top_k: int = 10,
+               where: str | None = None, hybrid: bool = False, include_deleted: bool = False,
+               params: Any = None, vector: Any = None, ef: int | None = None) -> list[tuple[dict[str, Any], float]]:
         """Semantic search: ``[(entity, score)]``, best first, score = cosine similarity.
 
-        ``schema=None`` searches every table with embeddings. ``where`` (SQL WHERE text, ``params`` bound)
-        filters before ranking, so up to ``top_k`` matching rows come back whenever they exist.
-        ``hybrid=True`` fuses BM25 over the embedded text with the vector ranking (reciprocal rank fusion;
-        the score is then the fused score)."""
-        return self._core.search.search(query, schema, top_k, where, hybrid, include_deleted, params)
+        Give a ``query`` text or a query ``vector`` (a list of numbers or a 1-D array of the table's
+        dimension), not both. ``schema=None`` searches every table with embeddings (for a vector: every
+        table whose vectors have its dimension). ``where`` (SQL WHERE text, ``params`` bound) filters before
+        ranking, so up to ``top_k`` matching rows come back whenever they exist. ``hybrid=True`` fuses BM25
+        over the embedded text with the vector ranking (reciprocal rank fusion; the score is then the fused
+        score). ``ef``: this call's HNSW search breadth, from ``top_k`` to 10,000 (default: the table's
+        ``hnsw.ef_search``, 64); higher finds more of the true nearest rows, slower (docs/search.md)."""
+        return self._core.search.search(query, schema, top_k, where, hybrid, include_deleted, params,
+                                        vector=vector, ef=ef)
 
-    def search_vector(self, vector: Any, schema: str, top_k: int = 10, where: str | None = None,
-                      include_deleted: bool = False, params: Any = None) -> list[tuple[dict[str, Any], float]]:
-        """Like :meth:`search`, with your own query vector (same provider and dimension as the table)."""
-        return self._core.search.search_vector(vector, schema, top_k, where, include_deleted, params)
+    def search_vector(self, vector: Any, schema: str | None = None, top_k: int = 10, where: str | None = None,
+                      include_deleted: bool = False, params: Any = None,
+                      ef: int | None = None) -> list[tuple[dict[str, Any], float]]:
+        """``search(vector=vector, ...)``: :meth:`search` with your own query vector."""
+        return self._core.search.search_vector(vector, schema, top_k, where, include_deleted, params, ef)
 
     def rebuild_index(self, table: str) -> int:
         """Re-embed every row of ``table`` with its current provider (e.g. after ``P8_DEFAULT_EMBEDDING``
@@ -250,6 +275,40 @@ class Database:
     def _queries(self) -> QueryEngine:
         return self._core.queries
 
+    # -- natural-language questions (SPEC §11; rem_db/llm, docs/ask.md) -------------------------------------
+    def ask(self, question: str, execute: bool = True, schema: str | None = None, model: str | None = None,
+            max_stages: int = 3, answer: bool = False) -> dict[str, Any]:
+        """Answer a question in plain words: a planner (``model`` as ``provider:model``, else
+        ``P8_DEFAULT_LLM``, else the offline planner) turns it into a QueryPlan over the tables schema
+        discovery picks (``schema`` first), then its stages run: the primary query, and fallbacks whose trigger
+        (``no_results``, ``error``, ``low_quality``) matches, up to ``max_stages`` (1-10).
+
+        Returns ``{results, query, query_type, confidence, stages, stage_results, total_time_ms, explanation,
+        plan, planner}`` (``stage_results``: per stage its query, parameters, rows, time, outcome and error;
+        ``results`` and ``query``: of the last stage that returned rows); with ``execute=False`` only
+        ``{plan, planner, total_time_ms}``. ``answer=True`` adds ``answer`` written by the model from the
+        results (it needs a model: a :class:`~rem_db.ConfigError` offline). An empty, non-text or over-long
+        question is a :class:`~rem_db.ValidationError`, an unknown ``schema`` a :class:`~rem_db.SchemaError`."""
+        return self._core.ask.ask(question, execute, schema, model, max_stages, answer)
+
+    # -- dreaming (SPEC §12; rem_db/dream, docs/dreaming.md) ------------------------------------------------
+    def dream(self, lookback_hours: float = 24, start: Any = None, end: Any = None, dry_run: bool = False,
+              llm: str | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+        """Turn what was created or modified in a window into moments: rows of every table but ``moments``
+        and ``schemas`` are grouped into periods of activity, each summarised into a moment (offline, or by
+        ``llm`` as ``provider:model``, else ``P8_DEFAULT_LLM``), plus one summary moment of the window;
+        edges ``contains`` (moment → row or entity) and ``captured_in`` (row or entity → moment) link them.
+
+        The window is ``[start, end)`` (ISO-8601 text or datetimes); ``end`` defaults to now, ``start`` to
+        ``end - lookback_hours``. Dreaming a window again replaces the moments earlier dreams wrote inside it
+        (ids derive from tenant + window), in one atomic write. ``dry_run=True`` stores nothing. Returns the
+        report ``{window, periods, moments, summary, edges, stored, dry_run, replaced, llm, fallbacks,
+        seconds}``; ``progress(step)`` is called as each step starts. A bad window is a
+        :class:`~rem_db.ValidationError` naming the option (docs/dreaming.md)."""
+        if not dry_run:
+            self._writable()
+        return self._core.dream.dream(lookback_hours, start, end, dry_run, llm, progress)
+
     # -- export (SPEC §8; rem_db/export, docs/export.md) ----------------------------------------------
     def export(self, table: str | None = None, output: str | os.PathLike[str] | None = None,
                format: str | None = None, where: str | None = None, include_deleted: bool = False,
@@ -271,8 +330,25 @@ class Database:
                       include_deleted=include_deleted, with_embeddings=with_embeddings, all_tables=all_tables,
                       progress=progress, parents=parents)
 
-    def lookup(self, key: str, include_deleted: bool = False) -> list[dict[str, Any]]:
-        """Entities of any table whose uri, key field, ``key`` or ``name`` equals ``key`` exactly."""
+    @overload
+    def lookup(self, key: str, include_deleted: bool = False, fuzzy: Literal[False] = False,
+               limit: int = 10) -> list[dict[str, Any]]: ...
+    @overload
+    def lookup(self, key: str, include_deleted: bool = False, *, fuzzy: Literal[True],
+               limit: int = 10) -> list[tuple[dict[str, Any], float]]: ...
+    @overload
+    def lookup(self, key: str, include_deleted: bool = False, fuzzy: bool = False,
+               limit: int = 10) -> list[dict[str, Any]] | list[tuple[dict[str, Any], float]]: ...
+
+    def lookup(self, key: str, include_deleted: bool = False, fuzzy: bool = False,
+               limit: int = 10) -> list[dict[str, Any]] | list[tuple[dict[str, Any], float]]:
+        """Entities of any table whose uri, key field, ``key`` or ``name`` equals ``key`` exactly.
+
+        ``fuzzy=True`` also tolerates typos, case and word order: ``[(entity, score)]``, best first, at most
+        ``limit`` (1-10,000), one per entity; exact matches come first with score 1.0, others score from
+        0.75 to 0.99 (docs/query.md, "Fuzzy lookup"). ``limit`` applies to fuzzy lookups only."""
+        if fuzzy:
+            return self._engine.lookup_fuzzy(key, limit, include_deleted)
         return self.lookup_batch([key], include_deleted)[key]
 
     def lookup_batch(self, keys: Iterable[str], include_deleted: bool = False) -> dict[str, list[dict[str, Any]]]:
@@ -374,16 +450,165 @@ class Database:
         """Whether the database's values are encrypted at rest (it was made with a password)."""
         return self._core.encrypted
 
-    def stats(self) -> dict[str, Any]:
-        """Row counts per table and the WAL position."""
-        return {
-            "path": str(self.path),
-            "tenant": self.tenant_id,
-            "read_only": self.read_only,
-            "encrypted": self.encrypted,
-            "tables": {s.short_name: self._engine.fields.count_table(s.short_name) for s in self.schemas.all()},
-            "wal_seq": self._store.wal_seq(),
-        }
+    def stats(self, table: str | None = None) -> dict[str, Any]:
+        """Rows per table (``tables``: name -> rows) and the WAL position (``wal_seq``), plus ``details`` per
+        table (rows, embedding provider, dimensions and vectors, vector index kind, elements and file bytes),
+        ``disk`` bytes per area (entities, indexes, vectors with the index files, fulltext, graph, wal,
+        other, total), ``wal`` (sequence, first retained, records, bytes, retention settings), ``embedding``
+        (configured providers), ``replication`` (``role``: none, primary or replica) and ``encrypted``.
+        With ``table``, the per-table figures of that table only. See docs/replication.md."""
+        from .replication.stats import collect_stats
+
+        if table is not None:
+            table = self.schemas.get(table).short_name
+        return collect_stats(self._core.stats_sources(), table)
+
+    def backup(self, dest: str | os.PathLike[str], progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+        """Write an online, consistent copy of the database to the new directory ``dest`` while writes go
+        on: its store at one commit sequence and the vector index files that serve it (an encrypted
+        database stays encrypted). Returns ``{"path", "sequence", "bytes", "seconds", "encrypted",
+        "indexes"}``. An existing ``dest`` is refused (:class:`StorageError`). A read-only handle copies the
+        database as it sees it (as of its open). ``progress(step)`` is called as each step starts.
+        Restore it with :meth:`Database.restore`; see docs/replication.md."""
+        from .replication.snapshot import backup
+
+        return backup(self._store, self._indexes, dest, progress)
+
+    @staticmethod
+    def restore(src: str | os.PathLike[str], path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Make ``path`` (a new or empty directory: anything else is refused with :class:`StorageError`
+        before a file is written) a database from the backup ``src`` made by :meth:`backup`. Returns
+        ``{"path", "source", "sequence", "bytes", "seconds", "encrypted"}``; open it with ``Database(path)``
+        (and the same password and key pair when it is encrypted)."""
+        from .replication.snapshot import restore
+
+        return restore(src, path)
+
+    # -- replication (SPEC §9; rem_db/replication, docs/replication.md) ----------------------------------
+    def serve(self, host: str = "127.0.0.1", port: int | None = None, *, token: str | None = None,
+              tls_cert: str | os.PathLike[str] | None = None,
+              tls_key: str | os.PathLike[str] | None = None) -> ReplicationServer:
+        """Serve this database's WAL to replicas over gRPC from inside the writing process; returns the
+        running server (``.port``, ``.address``, ``.status()``, ``.stop()``; stopped on :meth:`close`).
+
+        ``port`` defaults to ``P8_REPLICATION_PORT`` (50051; 0 picks a free one), ``token`` to
+        ``P8_REPLICATION_TOKEN``. Any host but loopback needs a token and TLS (``tls_cert``/``tls_key``, PEM
+        files), else :class:`~rem_db.ConfigError`. New commits reach connected replicas as they are published."""
+        from .replication.feed import WalFeed
+        from .replication.server import start_server
+        from .replication.snapshot import make_snapshot
+
+        if self.read_only:
+            raise ReadOnlyError(f"database {self.path} is open read-only: serve it from the writing process, or "
+                                f"with `rem serve` (serve_directory) beside it")
+        store, indexes = self._store, self._indexes
+        feed = WalFeed(store)
+        try:
+            server = start_server(feed, host, self.settings.replication_port if port is None else port,
+                                  token=token or self.settings.replication_token, tls_cert=tls_cert,
+                                  tls_key=tls_key, snapshot=lambda dest: make_snapshot(store, indexes, dest),
+                                  status_dir=self.path)
+        except BaseException:
+            feed.close()
+            raise
+        self._replication.append(server)
+        return server
+
+    @classmethod
+    def open_replica(cls, path: str | os.PathLike[str], primary: str, *, password: str | None = None,
+                     tenant_id: str | None = None) -> Database:
+        """Open ``path`` (a new or empty directory, a restored backup, or a replica already) as a read-only
+        replica of the primary at ``primary`` (``HOST:PORT``), then :meth:`replicate` into it. Writes are
+        refused with :class:`ReadOnlyError` ("replica is read-only") until :meth:`promote`. An encrypted
+        primary's replica opens with the same password and key pair."""
+        from .replication.security import split_address
+        from .replication.target import mark_replica
+
+        split_address(primary)
+        settings = Settings.from_env()
+        where = Path(path).expanduser()
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create database directory {where}: {exc}") from None
+        mark_replica(where, primary, settings)
+        return cls(where, tenant_id=tenant_id, password=password)
+
+    def replicate(self, *, follow: bool = False, token: str | None = None,
+                  tls_ca: str | os.PathLike[str] | None = None, backoff: tuple[float, float] = (1.0, 60.0),
+                  on_state: Callable[[Any], None] | None = None,
+                  on_applied: Callable[[int], None] | None = None) -> Any:
+        """Pull the primary's WAL into this replica (opened with :meth:`open_replica`).
+
+        Without ``follow``: catch up to the primary's current sequence and return the status (a dict:
+        ``state``, ``position``, ``primary_seq`` ...). With ``follow=True``: follow it in a background thread
+        and return a :class:`~rem_db.replication.client.ReplicaHandle` (``.status``, ``.wait_for(seq)``,
+        ``.stop()``; stopped on :meth:`close`); it reconnects with ``backoff`` (1 s doubling to 60 s) after
+        any failure. Reads on this handle see each applied batch. A refusal by the primary (wrong token,
+        diverged history) is a :class:`~rem_db.errors.ReplicationError`."""
+        from .errors import ReplicationError
+        from .replication.client import ReplicaHandle, Replicator
+        from .replication.target import DatabaseTarget, read_role
+
+        role = read_role(self._store)
+        if role is None or self.read_only:
+            raise ReplicationError(f"{self.path} is not open as a replica: open it with "
+                                   f"Database.open_replica(path, primary) (`rem replicate --primary HOST:PORT`)")
+        target = DatabaseTarget(self._replica_parts, self._reopen, role, self.encrypted)
+        replicator = Replicator(target, role.primary, role.replica_id,
+                                token=token or self.settings.replication_token, tls_ca=tls_ca,
+                                status_dir=self.path, backoff=backoff, on_state=on_state, on_applied=on_applied)
+        if not follow:
+            return replicator.run(follow=False).as_dict()
+        handle = ReplicaHandle(replicator, on_exit=lambda: self._replication.remove(handle)
+                               if handle in self._replication else None)
+        self._replication.append(handle)
+        return handle
+
+    def promote(self) -> dict[str, Any]:
+        """Make this replica a writable primary at its current position (``{"path", "sequence",
+        "primary"}``). It never follows a primary again; the old primary's later commits are not merged."""
+        from .replication.target import promote, read_role
+
+        if self.read_only:
+            raise ReadOnlyError(f"database {self.path} is open read-only: promote needs a read-write open")
+        for handle in list(self._replication):
+            if hasattr(handle, "replicator"):
+                handle.stop()
+        role = read_role(self._store)
+        seq = promote(self._store)
+        return {"path": str(self.path), "sequence": seq, "primary": role.primary if role else None}
+
+    def replication_status(self) -> dict[str, Any]:
+        """``mode`` (replica, primary, none), ``primary``, ``position``, ``lag_entries``, ``lag_ms``,
+        ``state`` (disconnected, connecting, syncing, synced, error), ``last_sync``."""
+        from .replication.status import replication_status
+
+        return replication_status(self._store, self.path)
+
+    def wal_status(self) -> dict[str, Any]:
+        """``sequence``, ``first_seq``, ``entries`` retained, ``bytes``, ``connected_replicas``."""
+        from .replication.status import wal_status
+
+        return wal_status(self._store, self.path)
+
+    def _replica_parts(self) -> tuple[Any, Any]:
+        from .replication.caches import ReplicaCaches
+
+        core = self._core
+        caches = getattr(core, "_replica_caches", None)
+        if caches is None:
+            caches = ReplicaCaches(core.schemas, core.entities, core.embedder)
+            core._replica_caches = caches  # type: ignore[attr-defined]
+        return core.store, caches
+
+    def _reopen(self, between: Callable[[], None] | None = None) -> None:
+        """Close the core, run ``between`` (e.g. swap in a snapshot) and open it again (same password)."""
+        self._core.close()
+        if between is not None:
+            between()
+        self._core = build_core(self.path, self.tenant_id, self.read_only, self.settings, password=self._password)
+        self._bind(self._core)
 
 
     # -- what the `rem` commands do, as library calls (the CLI is a thin mirror of these) --------------
@@ -479,6 +704,21 @@ def rekey(password: str, new_password: str, home: str | os.PathLike[str] | None 
     from .crypto.keys import rekey as rewrap
 
     return rewrap(_home(home), password, new_password).fingerprint
+
+
+def serve_directory(path: str | os.PathLike[str] | None = None, host: str = "127.0.0.1", port: int | None = None,
+                    *, token: str | None = None, tls_cert: str | os.PathLike[str] | None = None,
+                    tls_key: str | os.PathLike[str] | None = None, poll_interval: float = 0.002) -> ReplicationServer:
+    """Serve a database directory that another process writes (or none does), as ``rem serve`` does: a
+    RocksDB secondary instance follows the writer every ``poll_interval`` seconds; the writer needs no
+    change. Same options as :meth:`Database.serve`; returns the running server (``.stop()`` ends it)."""
+    from .replication.serving import serve_beside
+
+    settings = Settings.from_env()
+    where = Path(path).expanduser() if path is not None else settings.resolved_db_path
+    return serve_beside(where, settings, host, settings.replication_port if port is None else port,
+                        token=token or settings.replication_token, tls_cert=tls_cert, tls_key=tls_key,
+                        poll_interval=poll_interval)
 
 
 def _home(home: str | os.PathLike[str] | None) -> Path:

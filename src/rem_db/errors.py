@@ -70,3 +70,30 @@ class IngestError(DatabaseError):
 
 class StorageError(DatabaseError):
     """The storage engine failed (I/O error, corrupt files, a path that is not a database)."""
+
+
+class ReplicationError(DatabaseError):
+    """Replication cannot go on: the primary refused the replica (wrong token, diverged history), or it
+    cannot be reached while catching up without ``follow``."""
+
+
+class LLMError(DatabaseError):
+    """A chat model (``rem ask``, ``--answer``, dreaming) could not be used: a missing or wrong key, an
+    unreachable server, a timeout, rate limits or server errors that outlasted the retries, or a refused
+    request. ``provider`` names it (``openai``, ``anthropic``, ``cerebras``), ``status`` is the HTTP status (if
+    any) and ``kind`` says what happened: ``config``, ``auth``, ``unreachable``, ``timeout``, ``rate_limit``,
+    ``server``, ``refused`` or ``output``. The first three are the user's to fix; the others may pass."""
+
+    TRANSIENT = frozenset({"timeout", "rate_limit", "server", "refused", "output"})
+
+    def __init__(self, message: str, *, provider: str = "", kind: str = "refused",
+                 status: int | None = None) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.kind = kind
+        self.status = status
+
+    @property
+    def transient(self) -> bool:
+        """True when another request (or another question) may well succeed: not a setting to fix."""
+        return self.kind in self.TRANSIENT

@@ -58,9 +58,11 @@ def test_every_stored_value_goes_through_the_codec(tmp_path: Path) -> None:
     assert {cf for cf, _, _ in values} >= {"entities", "edges", "reverse_edges", "adjacency", "embeddings",
                                             "fulltext", "meta", "wal"}
     plain = [(cf, key) for cf, key, value in values if not value.startswith(MARK)]
-    # index entries with empty values too; only the WAL position (a sequence number, like the WAL's keys)
-    # and the vector index manifest (file sizes and digests) are the store's own plaintext bookkeeping
-    assert plain == [("meta", b"index.manifest/default/plant__local%3Aall-MiniLM-L6-v2"), ("meta", wal.POSITION_KEY)]
+    # index entries with empty values too; only the WAL position (a sequence number, like the WAL's keys),
+    # the vector index manifest (file sizes and digests) and the WAL time marks (sequence numbers and times,
+    # replication/retention.py) are the store's own plaintext bookkeeping
+    assert plain == [("meta", b"index.manifest/default/plant__local%3Aall-MiniLM-L6-v2"), ("meta", wal.POSITION_KEY),
+                     ("meta", b"wal.timemarks")]
     assert not any(b"Ferns" in value or b"distance" in value for _, _, value in values)
 
     again = build_core(path, "default", True, Settings.from_env(), codec=MaskCodec())

@@ -121,13 +121,25 @@ def count(ctx: typer.Context, table: TableArg, include_deleted: DeletedOpt = Fal
 
 
 def lookup(ctx: typer.Context,
-           keys: Annotated[list[str], typer.Argument(metavar="KEY...", help="Exact key values (uri, key field, "
-                                                                              "key or name), any table.")],
-           include_deleted: DeletedOpt = False, fmt: FormatOption = None) -> None:
-    """Find entities of any table by exact key (table: one line per key and match; json: the entities)."""
+           keys: Annotated[list[str], typer.Argument(metavar="KEY...", help="Key values (uri, key field, key or "
+                                                                              "name), any table.")],
+           include_deleted: DeletedOpt = False,
+           fuzzy: Annotated[bool, typer.Option(
+               "--fuzzy", help="Also match with typos, other case or word order, best first, with a score "
+                               "(1.0: exact).")] = False,
+           limit: Annotated[int | None, typer.Option(
+               "--limit", "-n", help="With --fuzzy: matches per key (1-10000; default 10).")] = None,
+           fmt: FormatOption = None) -> None:
+    """Find entities of any table by key: exact, or --fuzzy with a score (table: one line per key and match;
+    json: the entities, with _score under --fuzzy and _lookup when several keys are given)."""
     state = state_of(ctx)
     fmt = state.fmt(fmt)
+    if limit is not None and not fuzzy:
+        raise typer.BadParameter("--limit applies to --fuzzy lookups only", param_hint="'--limit'")
     db = state.open(ctx, write=False)
+    if fuzzy:
+        _lookup_fuzzy(db, keys, 10 if limit is None else limit, include_deleted, fmt)
+        return
     found = db.lookup_batch(keys, include_deleted=include_deleted)
     matches = [(k, e) for k in keys for e in found.get(k, [])]
     if not matches:
@@ -139,7 +151,21 @@ def lookup(ctx: typer.Context,
         _lookup_table(db, keys, matches)
 
 
-def _lookup_table(db: Database, keys: list[str], matches: list[tuple[str, dict[str, Any]]]) -> None:
+def _lookup_fuzzy(db: Database, keys: list[str], limit: int, include_deleted: bool, fmt: Format) -> None:
+    hits = [(k, entity, score) for k in keys
+            for entity, score in db.lookup(k, include_deleted=include_deleted, fuzzy=True, limit=limit)]
+    if not hits:
+        output.message(f"no entity matches {', '.join(map(repr, keys))}, even fuzzily")
+    if fmt is not Format.table:
+        several = len(keys) > 1
+        output.emit([{**({"_lookup": k} if several else {}), "_score": score, **entity}
+                     for k, entity, score in hits], fmt)
+    elif hits:
+        _lookup_table(db, keys, [(k, e) for k, e, _ in hits], [score for _, _, score in hits])
+
+
+def _lookup_table(db: Database, keys: list[str], matches: list[tuple[str, dict[str, Any]]],
+                  scores: list[float] | None = None) -> None:
     key_fields = {t: db.get_schema(t)["key_field"] for t in {e["entity_type"] for _, e in matches}}
     columns: dict[str, None] = {}
     for _, entity in matches:
@@ -150,6 +176,10 @@ def _lookup_table(db: Database, keys: list[str], matches: list[tuple[str, dict[s
     rows = [{"lookup": k, "table": e["entity_type"], "id": e["id"], **{c: e.get(c) for c in columns}}
             for k, e in matches]
     head = (["lookup"] if len(keys) > 1 else []) + ["table", "id", *columns]
+    if scores is not None:
+        for row, score in zip(rows, scores, strict=True):
+            row["score"] = f"{score:.3f}"
+        head.insert(1 if len(keys) > 1 else 0, "score")
     output.records_table(rows, head)
 
 

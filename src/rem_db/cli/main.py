@@ -15,7 +15,20 @@ import typer
 
 from rem_db.config import Settings
 
-from . import data_cmd, export_cmd, graph_cmd, ingest_cmd, query_cmd, schema_cmd, search_cmd
+from . import (
+    ask_cmd,
+    data_cmd,
+    dream_cmd,
+    export_cmd,
+    graph_cmd,
+    ingest_cmd,
+    mcp_cmd,
+    query_cmd,
+    replication_cmd,
+    schema_cmd,
+    search_cmd,
+)
+from .admin_cmd import register as register_admin  # backup, restore, stats
 from .errors import CliError, report
 from .output import message
 from .state import Format, State, state_of
@@ -125,8 +138,13 @@ app.add_typer(schema_cmd.app, name="schema")
 data_cmd.register(app)
 graph_cmd.register(app)
 search_cmd.register(app)
+ask_cmd.register(app)
+dream_cmd.register(app)
 query_cmd.register(app)
 export_cmd.register(app)
+register_admin(app)
+replication_cmd.register(app)
+mcp_cmd.register(app)
 app.command("ingest")(ingest_cmd.ingest)
 
 

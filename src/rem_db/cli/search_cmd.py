@@ -38,13 +38,16 @@ def search(
     where: Annotated[str | None, typer.Option("--where", help="SQL filter applied before ranking.")] = None,
     hybrid: Annotated[bool, typer.Option("--hybrid", help="Fuse BM25 keyword ranking with vectors.")] = False,
     include_deleted: Annotated[bool, typer.Option("--include-deleted")] = False,
+    ef: Annotated[int | None, typer.Option("--ef", help="HNSW search breadth, from top-k to 10000 (default: the "
+                                           "table's hnsw.ef_search, 64); higher: better recall, slower.")] = None,
     fmt: FormatOption = None,
 ) -> None:
     """Semantic search: best matches first, with their score."""
     state = state_of(ctx)
     fmt = state.fmt(fmt)
     db = state.open(ctx, write=False)
-    hits = db.search(text, schema=schema, top_k=top_k, where=where, hybrid=hybrid, include_deleted=include_deleted)
+    hits = db.search(text, schema=schema, top_k=top_k, where=where, hybrid=hybrid, include_deleted=include_deleted,
+                     ef=ef)
     if fmt is Format.table:
         _table(db, hits)
         output.message(f"{len(hits)} result{'s' if len(hits) != 1 else ''}")

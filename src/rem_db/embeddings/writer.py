@@ -2,7 +2,9 @@
 (and BM25 postings) in the same atomic batch as the entity; unchanged text is not embedded again.
 
 The slow part — the provider call — runs before the engine takes its write lock. ``async_embeddings``
-writes the entity at once and embeds it in the background worker.
+writes the entity at once and embeds it in the background worker. Vectors the caller computed
+(``insert_batch(..., vectors=...)``, checked by :mod:`.precomputed`) replace the provider call for the
+table's provider; the first vectors a table gets, computed or given, fix its dimension.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from ..errors import ConfigError, EmbeddingError
 from ..index.bm25 import FullTextIndex
 from ..index.vector_store import VectorStore
 from ..index.vectors import VectorIndexes
-from ..schema.model import TableSchema
+from ..schema.model import HnswSettings, TableSchema
+from ..schema.validation import RowRef
 from ..storage.store import Batch
 from .interface import EmbeddingProvider
 from .providers import EmbeddingProviders
@@ -40,6 +43,8 @@ class EmbedPlan:
     mode: str = "sync"
     need: list[bytes] = field(default_factory=list)
     embedded: dict[str, dict[bytes, np.ndarray]] = field(default_factory=dict)
+    #: vectors the caller gave for the table's provider (id -> unit float32 row), written instead of embedding
+    given: dict[bytes, np.ndarray] = field(default_factory=dict)
 
 
 class EmbeddingWriter:
@@ -53,6 +58,7 @@ class EmbeddingWriter:
         self.indexes = indexes
         self.engine: EntityEngine | None = None
         self._recorded: dict[str, dict[str, Any] | None] = {}
+        indexes.params_of = self.index_params  # each table's index is built with its schema's hnsw setting
 
     # -- providers --------------------------------------------------------------------------------------
     def primary_spec(self, schema: TableSchema) -> str:
@@ -77,6 +83,44 @@ class EmbeddingWriter:
             self._recorded[table] = self.vectors.recorded(table)
         return self._recorded[table]
 
+    def dimensions(self, table: str) -> int | None:
+        """The dimension of the table's vectors (fixed by the first ones it got), or None before any."""
+        recorded = self.recorded(table)
+        return int(recorded["dimensions"]) if recorded else None
+
+    def index_params(self, table: str) -> HnswSettings:
+        """The table's ``hnsw`` schema setting (what its vector index is built and searched with)."""
+        return self.engine.schema_of(table).hnsw if self.engine is not None else HnswSettings()
+
+    def text_mismatch(self, schema: TableSchema, spec: str) -> str | None:
+        """Why the table's provider cannot embed text for it (its vectors were given with another
+        dimension than the provider's), or None when it can."""
+        dims = self.dimensions(schema.short_name)
+        if dims is None:
+            return None
+        made = self.providers.get(spec).dimensions
+        if made == dims:
+            return None
+        return (f"table {schema.short_name!r} holds {dims}-d vectors given with vectors=, but its provider {spec} "
+                f"makes {made}-d vectors")
+
+    def _check_embeddable(self, schema: TableSchema, spec: str) -> None:
+        why = self.text_mismatch(schema, spec)
+        if why is not None:
+            fields = ", ".join(schema.embedding_fields)
+            raise EmbeddingError(f"{why}: give the vectors of rows whose embedding fields ({fields}) are new or "
+                                 f"change (insert(..., vector=...), insert_batch(..., vectors=...))")
+
+    def index_settings_changed(self, old: TableSchema, new: TableSchema) -> None:
+        """A re-registration changed the table's ``hnsw`` setting: a new ``m`` or ``ef_construction`` rebuilds
+        its index from the stored vectors (in the background; searches are exact meanwhile), a new
+        ``ef_search`` applies to the next search."""
+        recorded = self.recorded(new.short_name)
+        if recorded is None or not new.embedding_fields or old.hnsw == new.hnsw:
+            return
+        self.indexes.retune(new.short_name, recorded["provider"], int(recorded["dimensions"]),
+                            rebuild=old.hnsw.build != new.hnsw.build)
+
     def embed(self, provider: EmbeddingProvider, texts: list[str], progress: Any = None) -> np.ndarray:
         """One provider call per ``P8_EMBEDDING_BATCH_SIZE`` texts; ``progress(done, total)`` after each."""
         size = self.providers.batch_size
@@ -93,11 +137,17 @@ class EmbeddingWriter:
 
     # -- write path -------------------------------------------------------------------------------------
     def prepare(self, schema: TableSchema, final_users: dict[bytes, dict[str, Any]],
-                before: dict[bytes, dict[str, Any] | None], mode: str = "sync", progress: Any = None) -> EmbedPlan:
+                before: dict[bytes, dict[str, Any] | None], mode: str = "sync", progress: Any = None,
+                given: dict[bytes, np.ndarray] | None = None) -> EmbedPlan:
         """Embed the texts that changed (outside the write lock). ``final_users``: id -> new user fields;
-        ``mode``: ``sync`` (embed now), ``async`` (embed after commit in the worker), ``lazy`` (not now)."""
+        ``mode``: ``sync`` (embed now), ``async`` (embed after commit in the worker), ``lazy`` (not now);
+        ``given``: id -> the caller's vector for the table's provider (those rows are not embedded by it;
+        the mode is then ``sync``)."""
         if mode not in ("sync", "async", "lazy"):
             raise ValueError(f"unknown embed mode {mode!r}")
+        given = given or {}
+        if given:
+            mode = "sync"
         fields = schema.embedding_fields
         texts = {i: (text_of(fields, user) or None) for i, user in final_users.items()}
         compared = {i: (text_of(fields, old) or None) if (old := before.get(i)) else None for i in texts}
@@ -105,16 +155,23 @@ class EmbeddingWriter:
         unchanged = [i for i, t in texts.items() if t is not None and t == compared[i]]
         have = dict(zip(unchanged, self.vectors.get_many(schema.short_name, specs[0], unchanged), strict=True))
         need = [i for i, t in texts.items() if t is not None and (t != compared[i] or have.get(i) is None)]
-        plan = EmbedPlan(schema, texts, compared, mode, need)
+        plan = EmbedPlan(schema, texts, compared, mode, need, given=given)
+        if mode == "lazy":
+            return plan
+        if any(i not in given for i in need):
+            self._check_embeddable(schema, specs[0])
         if mode != "sync":
             return plan
-        need_texts = [t for i in need if (t := texts[i]) is not None]  # all of them: need has texts only
-        for spec in specs:
-            if need:
-                matrix = self.embed(self.providers.get(spec), need_texts, progress)
-                plan.embedded[spec] = {i: matrix[n] for n, i in enumerate(need)}
+        for n, spec in enumerate(specs):
+            todo = [i for i in need if i not in given] if n == 0 else need
+            if todo:
+                matrix = self.embed(self.providers.get(spec), [t for i in todo if (t := texts[i]) is not None],
+                                    progress)  # all of them: need has texts only
+                plan.embedded[spec] = {i: matrix[k] for k, i in enumerate(todo)}
             else:
                 plan.embedded[spec] = {}
+        if given:
+            plan.embedded[specs[0]].update(given)
         return plan
 
     def apply(self, batch: Batch, plan: EmbedPlan, before: dict[bytes, dict[str, Any] | None]) -> None:
@@ -122,17 +179,26 @@ class EmbeddingWriter:
         schema, table = plan.schema, plan.schema.short_name
         fields = schema.embedding_fields
         specs = self.specs(schema)
+        given = plan.given
+        given_dims = self._given_dimensions(table, given)
         removed: list[bytes] = []
+        removed_alt: list[bytes] = []  # rows with a given vector whose text became empty: only the alt goes
         for id16, text in plan.texts.items():
             old = before.get(id16)
             old_text = (text_of(fields, old) or None) if old else None
             if old_text != plan.compared[id16] and text is not None and plan.mode == "sync":
                 # another writer changed the text since prepare(): embed this one now, under the lock
-                for spec in specs:
+                for spec in specs if id16 not in given else specs[1:]:
+                    if spec == specs[0]:
+                        self._check_embeddable(schema, spec)
                     plan.embedded.setdefault(spec, {})[id16] = self.embed(self.providers.get(spec), [text])[0]
             self.fulltext.write(batch, table, id16, old_text, text)
             stale = text is None and old_text is not None
-            if stale or (plan.mode == "lazy" and id16 in plan.need and old is not None):
+            if stale and id16 in given:
+                for spec in specs[1:]:
+                    self.vectors.delete(batch, table, spec, id16)
+                removed_alt.append(id16)
+            elif stale or (plan.mode == "lazy" and id16 in plan.need and old is not None):
                 for spec in specs:
                     self.vectors.delete(batch, table, spec, id16)
                 removed.append(id16)
@@ -140,8 +206,10 @@ class EmbeddingWriter:
             for id16, vector in vectors.items():
                 self.vectors.put(batch, table, spec, id16, vector)
         if plan.mode != "lazy":
-            self._record(batch, table, specs[0])
+            self._record(batch, table, specs[0], given_dims)
         self._after_commit(batch, schema, specs, plan.embedded, removed)
+        if removed_alt and len(specs) > 1:
+            self._after_commit(batch, schema, specs[1:], {}, removed_alt)
         if plan.mode == "async" and plan.need:
             ids = list(plan.need)
             batch.on_commit.append(lambda seq: self._submit_later(table, ids))
@@ -196,9 +264,22 @@ class EmbeddingWriter:
         self.fulltext.write(batch, table, id16, text_of(schema.embedding_fields, old) or None, None)
         self._after_commit(batch, schema, specs, {}, [id16])
 
-    def _record(self, batch: Batch, table: str, spec: str) -> None:
+    def _given_dimensions(self, table: str, given: dict[bytes, np.ndarray]) -> int | None:
+        """The dimension of the given vectors, checked again under the write lock (another writer may have
+        given the table its first vectors since they were checked)."""
+        if not given:
+            return None
+        dims = len(next(iter(given.values())))
+        expected = self.dimensions(table)
+        if expected is not None and dims != expected:
+            raise RowRef(table).error(f"the vectors have {dims} dimensions, expected {expected} (the table's "
+                                      f"vectors have {expected} dimensions)", "vector")
+        return dims
+
+    def _record(self, batch: Batch, table: str, spec: str, dims: int | None = None) -> None:
+        """Record the table's provider and dimension with its first vectors (``dims``: of given vectors)."""
         if self.recorded(table) is None:
-            dims = self.providers.get(spec).dimensions
+            dims = dims if dims is not None else self.providers.get(spec).dimensions
             self.vectors.record(batch, table, spec, dims)
             self._recorded[table] = {"provider": spec, "dimensions": dims}
 
@@ -250,6 +331,8 @@ class EmbeddingWriter:
         records = dict(zip(ids, engine.get_many(ids), strict=True))
         texts = {i: text_of(fields, r) for i, r in records.items() if r is not None and text_of(fields, r)}
         specs = self.specs(schema)
+        if texts:
+            self._check_embeddable(schema, specs[0])
         embedded = {spec: dict(zip(texts, self.embed(self.providers.get(spec), list(texts.values())), strict=True))
                     for spec in specs} if texts else {}
         with engine.lock:

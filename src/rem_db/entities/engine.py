@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from ..embeddings.precomputed import given_vectors
 from ..errors import NotFoundError, ValidationError
 from ..graph import adjacency
 from ..graph.changes import EdgeChanges
@@ -18,6 +19,7 @@ from ..graph.edges import EdgeReader
 from ..graph.ids import as_id16
 from ..graph.resolve import resolve_edge_keys
 from ..index.fields import FieldIndex
+from ..index.fuzzy import FuzzyKeys
 from ..index.keys import KeyIndex
 from ..schema.model import TableSchema
 from ..schema.validation import RowRef
@@ -32,6 +34,7 @@ log = logging.getLogger("rem_db.engine")
 ENTITIES = "entities"
 READ_CHUNK = 1000
 MAX_KNOWN = 1 << 18  # ids in EntityEngine.known (about 20 MB)
+MAX_FUZZY_LIMIT = 10_000  # results of one fuzzy lookup
 
 
 class EntityEngine:
@@ -49,6 +52,7 @@ class EntityEngine:
         self.schema_of = schema_of
         self.fields = FieldIndex(store, keyspace)
         self.keys = KeyIndex(store, keyspace)
+        self.fuzzy = FuzzyKeys(store, keyspace, self.keys)  # built on the first fuzzy lookup
         self.field_names = FieldNames(store, keyspace, self.fields)  # which fields each table's rows have had
         self.hidden = HiddenRows.load(store, keyspace)  # rows every read leaves out (entities/hidden.py)
         self.lock = threading.RLock()
@@ -122,21 +126,45 @@ class EntityEngine:
         return {k: [r for i in ids if (r := records.get(i)) is not None
                     and (include_deleted or not r.get("deleted_at"))] for k, ids in found.items()}
 
+    def lookup_fuzzy(self, key: str, limit: int = 10,
+                     include_deleted: bool = False) -> list[tuple[dict[str, Any], float]]:
+        """``[(entity, score)]`` of the entities of any table whose key values match ``key`` allowing typos,
+        case and word order (index/fuzzy.py): best first, exact matches first with 1.0, at most ``limit``."""
+        if not isinstance(key, str | int) or isinstance(key, bool):
+            raise ValidationError(f"a lookup key is a string, not {type(key).__name__} ({key!r:.60})")
+        if not str(key).strip():
+            raise ValidationError("a fuzzy lookup needs a key with at least one character that is not a space")
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_FUZZY_LIMIT:
+            raise ValidationError(f"limit must be a whole number from 1 to {MAX_FUZZY_LIMIT:,}, got {limit!r}")
+        hidden = self.hidden
+        ranked = [(id16, score) for id16, score in self.fuzzy.match(str(key), limit) if id16 not in hidden]
+        out: list[tuple[dict[str, Any], float]] = []
+        for start in range(0, len(ranked), limit):  # soft-deleted rows are left out: read on until full
+            chunk = ranked[start:start + limit]
+            for (_, score), record in zip(chunk, self.get_many([i for i, _ in chunk]), strict=True):
+                if record is not None and (include_deleted or not record.get("deleted_at")):
+                    out.append((record, score))
+            if len(out) >= limit:
+                break
+        return out[:limit]
+
     def rows(self, table: str, include_deleted: bool = False) -> Iterator[dict[str, Any]]:
         ids = self.fields.table_ids(table) if include_deleted else self.fields.live_ids(table)
         return self.iter_ids(ids)
 
     # -- writes ------------------------------------------------------------------------------------
     def put_many(self, table: str, rows: list[Any], single: bool = False,
-                 embed_mode: str = "sync", progress: Any = None) -> list[dict[str, Any]]:
+                 embed_mode: str = "sync", progress: Any = None, vectors: Any = None) -> list[dict[str, Any]]:
         """Insert-or-upsert rows of one table, validated first, written all-or-nothing, with their vectors
         (``embed_mode``: ``sync`` in the same batch, ``async`` by the background worker after commit,
-        ``lazy`` not now: changed texts lose their vector until a backfill)."""
+        ``lazy`` not now: changed texts lose their vector until a backfill). ``vectors``: the caller's
+        vectors, one per row (with ``single``: the row's one vector), written instead of embedding."""
         schema = self.schema_of(table)
         incoming = [prepare(schema, row, None if single else n) for n, row in enumerate(rows)]
+        given = self._given(schema, incoming, vectors, single) if vectors is not None else None
         if not incoming:
             return []
-        plan = self._embed_plan(schema, incoming, embed_mode, progress=progress)
+        plan = self._embed_plan(schema, incoming, embed_mode, progress=progress, given=given)
         with self.lock:
             resolve_edge_keys(self, schema, incoming)  # edge dst given as a key -> id
             now = now_iso()
@@ -159,7 +187,8 @@ class EntityEngine:
         return results
 
     def _embed_plan(self, schema: TableSchema, incoming: list[Incoming], mode: str,
-                    before: dict[bytes, Any] | None = None, progress: Any = None) -> Any:
+                    before: dict[bytes, Any] | None = None, progress: Any = None,
+                    given: dict[bytes, Any] | None = None) -> Any:
         """Vectors for the rows whose embedded text changed, computed before the write lock is taken."""
         if self.embedder is None or not schema.embedding_fields:
             return None
@@ -167,7 +196,16 @@ class EntityEngine:
         if before is None:
             ids = list(final)
             before = dict(zip(ids, self.get_many(ids), strict=True))
-        return self.embedder.prepare(schema, final, before, mode, progress)
+        return self.embedder.prepare(schema, final, before, mode, progress, given)
+
+    def _given(self, schema: TableSchema, incoming: list[Incoming], vectors: Any, single: bool) -> dict[bytes, Any]:
+        """The caller's vectors checked (embeddings/precomputed.py), by row id (a repeated id: the last)."""
+        table = schema.short_name
+        if self.embedder is None or not schema.embedding_fields:
+            raise RowRef(table).error("the table has no embedding_fields, so it holds no vectors: declare the "
+                                      "field(s) its vectors stand for in embedding_fields", "vector")
+        matrix = given_vectors(table, vectors, len(incoming), self.embedder.dimensions(table), single)
+        return {inc.id16: matrix[n] for n, inc in enumerate(incoming)}
 
     def _upserted(self, schema: TableSchema, inc: Incoming, prev: dict[str, Any] | None,
                   now: str) -> dict[str, Any]:

@@ -88,6 +88,11 @@ class HiddenRows:
             hidden.hide(part.table, part.ids)
         return hidden
 
+    def reload(self, store: Store, ks: Keyspace) -> None:
+        """Read the recorded hidden rows again (a replica after applying its primary's records); the map is
+        swapped whole, so readers, which ask it without a lock, never see it half-read."""
+        self._tables = HiddenRows.load(store, ks)._tables
+
     # -- reads -------------------------------------------------------------------------------------
     def __bool__(self) -> bool:
         return any(self._tables.values())

@@ -143,7 +143,7 @@ def ensure_ready(store: Store) -> bool:
     are built first, from one pass over the ``edges`` keys (every tenant)."""
     if is_ready(store):
         return True
-    if store.read_only:
+    if store.read_only or store.replica:  # a replica gets the lists (and their ready key) from its primary
         return False
     batch = store.batch()
     node: bytes | None = None

@@ -70,10 +70,11 @@ class AnnIndex(Protocol):
         """The stored vectors of live ids (``len(ids) x dimensions``)."""
         ...
 
-    def search(self, vector: np.ndarray, k: int,
-               allowed: Callable[[int], bool] | None = None) -> list[tuple[bytes, float]]:
+    def search(self, vector: np.ndarray, k: int, allowed: Callable[[int], bool] | None = None,
+               ef: int | None = None) -> list[tuple[bytes, float]]:
         """Up to ``k`` nearest live ids with their cosine similarity, best first; ``allowed(label)``
-        restricts the result to the labels it accepts."""
+        restricts the result to the labels it accepts; ``ef`` is this call's search breadth (backends that
+        have none, such as an exact index, ignore it)."""
         ...
 
     def save(self, base: Path) -> None:

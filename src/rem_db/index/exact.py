@@ -49,8 +49,9 @@ class ExactIndex(Labels):
         ids = list(self.labels)
         return ids, self.matrix[[self.labels[i] for i in ids]].copy()
 
-    def search(self, vector: np.ndarray, k: int,
-               allowed: Callable[[int], bool] | None = None) -> list[tuple[bytes, float]]:
+    def search(self, vector: np.ndarray, k: int, allowed: Callable[[int], bool] | None = None,
+               ef: int | None = None) -> list[tuple[bytes, float]]:
+        """Exactly the ``k`` nearest (``ef`` is accepted for the protocol: an exact search has no breadth)."""
         live = np.fromiter((n for n, i in enumerate(self.ids) if i is not None and (allowed is None or allowed(n))),
                            dtype=np.int64)
         k = min(k, len(live))

@@ -18,14 +18,16 @@ import hnswlib
 import numpy as np
 import orjson
 
+from ..schema.model import HnswSettings
 from .ann import CorruptIndex, register_ann
 from .labels import Labels
 
 __all__ = ["CorruptIndex", "HnswIndex"]
 
-M = 16
-EF_CONSTRUCTION = 128
-DEFAULT_EF = 64
+_DEFAULTS = HnswSettings()  # a table's schema setting ``hnsw`` overrides them (docs/search.md)
+M = _DEFAULTS.m
+EF_CONSTRUCTION = _DEFAULTS.ef_construction
+DEFAULT_EF = _DEFAULTS.ef_search
 INITIAL_CAPACITY = 1024
 
 
@@ -37,11 +39,41 @@ class HnswIndex(Labels):
         self.dimensions = dimensions
         self.index = hnswlib.Index(space="cosine", dim=dimensions)
         self.index.init_index(max_elements=capacity, ef_construction=EF_CONSTRUCTION, M=M, allow_replace_deleted=False)
+        self.default_ef = DEFAULT_EF
         self.index.set_ef(DEFAULT_EF)
         self.seq = 0
 
+    def configure(self, m: int, ef_construction: int) -> None:
+        """Build the graph with degree ``m`` and construction breadth ``ef_construction`` (the schema setting
+        ``hnsw``); only while the index is empty (they are fixed once vectors are in)."""
+        if self.ids:
+            raise ValueError("the graph parameters of an HNSW index are set before its first vector")
+        if (m, ef_construction) == (self.index.M, self.index.ef_construction):
+            return
+        capacity = self.index.get_max_elements()
+        self.index = hnswlib.Index(space="cosine", dim=self.dimensions)
+        self.index.init_index(max_elements=capacity, ef_construction=ef_construction, M=m,
+                              allow_replace_deleted=False)
+        self.index.set_ef(self.default_ef)
+
+    @property
+    def m(self) -> int:
+        """The graph degree the index was built with."""
+        return int(self.index.M)
+
+    @property
+    def ef_construction(self) -> int:
+        """The construction breadth the index was built with."""
+        return int(self.index.ef_construction)
+
+    @property
+    def ef(self) -> int:
+        """The search breadth searches use unless they pass their own ``ef``."""
+        return self.default_ef
+
     def set_ef(self, ef: int) -> None:
-        """hnswlib's ``ef`` for searches (raised to ``k`` by a search asking for more)."""
+        """hnswlib's ``ef`` for the searches that pass none (raised to ``k`` by a search asking for more)."""
+        self.default_ef = ef
         self.index.set_ef(ef)
 
     def upsert(self, ids: list[bytes], vectors: np.ndarray) -> None:
@@ -67,13 +99,14 @@ class HnswIndex(Labels):
         labels = [self.labels[i] for i in ids]
         return np.asarray(self.index.get_items(labels), dtype=np.float32).reshape(len(labels), self.dimensions)
 
-    def search(self, vector: np.ndarray, k: int,
-               allowed: Callable[[int], bool] | None = None) -> list[tuple[bytes, float]]:
-        """Up to ``k`` nearest ids with cosine similarity; ``allowed(label) -> bool`` pre-filters."""
+    def search(self, vector: np.ndarray, k: int, allowed: Callable[[int], bool] | None = None,
+               ef: int | None = None) -> list[tuple[bytes, float]]:
+        """Up to ``k`` nearest ids with cosine similarity; ``allowed(label) -> bool`` pre-filters; ``ef``: the
+        search breadth of this call (default :attr:`ef`; at least ``k``)."""
         k = min(k, len(self.labels))
         if k <= 0:
             return []
-        ef = max(self.index.ef, k)
+        ef = max(self.default_ef if ef is None else ef, k)
         if ef != self.index.ef:
             self.index.set_ef(ef)
         try:
@@ -144,6 +177,7 @@ class HnswIndex(Labels):
             if self.index.element_count != meta["labels"]:
                 raise CorruptIndex(f"{base}: hnsw file holds {self.index.element_count} elements, "
                                    f"expected {meta['labels']}")
+            self.default_ef = DEFAULT_EF
             self.index.set_ef(DEFAULT_EF)
             raw = [bytes(row) for row in ids]
             self.restore([r if ok else None for r, ok in zip(raw, live, strict=True)])

@@ -17,11 +17,13 @@ import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 from urllib.parse import quote
 
 import numpy as np
 
 from ..errors import StorageError
+from ..schema.model import HnswSettings
 from ..worker import BackgroundWorker
 from .ann import AnnBackend, AnnIndex, CorruptIndex, ann_backend
 from .exact import ExactIndex
@@ -49,8 +51,18 @@ class IndexHandle:
         self.replay: list[tuple[list[bytes], np.ndarray | None]] | None = None
 
 
+@runtime_checkable
+class _Configurable(Protocol):
+    """An ANN index with graph parameters (hnsw): set while it is empty."""
+
+    def configure(self, m: int, ef_construction: int) -> None: ...
+
+
 class VectorIndexes:
-    """Owns every :class:`IndexHandle` of a database handle's tenant."""
+    """Owns every :class:`IndexHandle` of a database handle's tenant.
+
+    ``params_of(table)`` gives a table's index parameters (its schema setting ``hnsw``): ``m`` and
+    ``ef_construction`` are used when an index is built, ``ef_search`` is the breadth of its searches."""
 
     def __init__(self, root: Path, tenant: str, vectors: VectorStore, worker: BackgroundWorker,
                  read_only: bool, backend: AnnBackend | None = None) -> None:
@@ -65,6 +77,7 @@ class VectorIndexes:
         self.manifests = Manifests(self.store, tenant)
         self._lock = threading.Lock()
         self._cancel = threading.Event()  # set by cancel_rebuilds(): closing stops a rebuild midway
+        self.params_of: Callable[[str], HnswSettings] = lambda table: HnswSettings()
 
     @property
     def backend(self) -> AnnBackend:
@@ -119,6 +132,7 @@ class VectorIndexes:
             if index.seq != covered:
                 raise CorruptIndex(f"{handle.base.name}: the files cover sequence {index.seq}, "
                                    f"their manifest {covered}")
+            index.set_ef(self._params(handle).ef_search)
         except (ManifestMismatch, CorruptIndex) as exc:
             log.warning("vector index of table %r (%s) unusable (%s); rebuilding from the stored vectors, "
                         "searches are exact meanwhile", handle.table, handle.spec, exc)
@@ -147,7 +161,7 @@ class VectorIndexes:
             ids, matrix = exact.live()
             seq = exact.seq
             handle.replay = []
-        index = self.backend.create(handle.dimensions, max(1024, len(ids)))
+        index = self._create(handle, max(1024, len(ids)))
         for start in range(0, len(ids), chunk):
             if self._cancel.is_set() or handle.dropped:
                 log.info("rebuild of the vector index of table %r stopped (closing)", handle.table)
@@ -160,11 +174,41 @@ class VectorIndexes:
                 else:
                     index.upsert(changed, vectors)
             index.seq = max(seq, handle.index.seq if handle.index is not None else seq)
+            index.set_ef(self._params(handle).ef_search)  # the setting may have changed meanwhile
             handle.index = index
             handle.replay = None
             handle.dirty = True
         log.info("vector index of table %r (%s) rebuilt: %d vectors", handle.table, handle.spec, len(index))
         self._schedule_save(handle)
+
+    def _params(self, handle: IndexHandle) -> HnswSettings:
+        try:
+            return self.params_of(handle.table)
+        except Exception:  # a table removed meanwhile: its index is about to be dropped
+            return HnswSettings()
+
+    def _create(self, handle: IndexHandle, capacity: int) -> AnnIndex:
+        """An empty index with the table's parameters."""
+        params = self._params(handle)
+        index = self.backend.create(handle.dimensions, capacity)
+        if isinstance(index, _Configurable):
+            index.configure(params.m, params.ef_construction)
+        index.set_ef(params.ef_search)
+        return index
+
+    def retune(self, table: str, spec: str, dimensions: int, rebuild: bool) -> None:
+        """A table's ``hnsw`` setting changed: with ``rebuild`` (``m`` or ``ef_construction`` changed) its
+        index is dropped and rebuilt from the stored vectors in the background (searches are exact
+        meanwhile); otherwise the loaded index takes the new ``ef_search``."""
+        if rebuild:
+            self.drop(table, spec)
+            self.handle(table, spec, dimensions)
+            return
+        handle = self.handle(table, spec, dimensions)
+        handle.ready.wait()
+        with handle.lock:
+            if handle.index is not None:
+                handle.index.set_ef(self._params(handle).ef_search)
 
     def cancel_rebuilds(self) -> None:
         """Closing: a read-only handle stops its rebuilds (it could not save them; the next open rebuilds

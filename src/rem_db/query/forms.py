@@ -58,10 +58,11 @@ def run_search(sources: QuerySources, plan: SearchPlan, parsed: Parsed, values: 
     elif plan.table is not None:
         find_schema(sources.schemas, plan.table, text, plan.table_pos)
     trace.statement, trace.table, trace.access = "search", plan.table, "vector"
-    step = trace.step("vector search", f"{query!r} in {plan.table or 'every embedded table'}"
+    kind = "hybrid search" if plan.hybrid else "vector search"
+    step = trace.step(kind, f"{query!r} in {plan.table or 'every embedded table'}"
                       + (f" where {render(plan.where)}" if plan.where is not None else "") + f", top {limit}",
                       limit, 0)
-    results = sources.forms.search(query, schema=plan.table, top_k=limit, where=where,
+    results = sources.forms.search(query, schema=plan.table, top_k=limit, where=where, hybrid=plan.hybrid,
                                    include_deleted=include_deleted)
     rows = [{**entity, "_score": score} for entity, score in results]
     step["actual_rows"] = len(rows)

@@ -193,6 +193,7 @@ class SearchPlan:
     where: Expr | None = None
     where_text: str | None = None
     limit: Const | Param | None = None
+    hybrid: bool = False  # HYBRID: BM25 fused with the vector ranking
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """The REM forms of SPEC §5, with their own small grammar (keywords case-insensitive):
 
     LOOKUP 'k1' [, 'k2' …]
-    SEARCH 'text' [IN table] [WHERE condition] [LIMIT n]
+    SEARCH 'text' [IN table] [HYBRID] [WHERE condition] [LIMIT n]
     TRAVERSE FROM 'id or key' [DEPTH n] [DIRECTION out|in|both] [TYPE 'rel'[, 'rel2' ...]] [LIMIT n]
 
 Strings are single-quoted, a quote inside is doubled (``'it''s'``); they may hold anything (`` IN ``,
@@ -159,6 +159,9 @@ def parse_search(text: str, start: int, counter: Counter) -> SearchPlan:
     if toks.peek().is_word("in"):
         toks.next()
         table, table_pos = toks.identifier("a table name after IN")
+    hybrid = toks.peek().is_word("hybrid")  # BM25 fused with the vector ranking (Database.search(hybrid=True))
+    if hybrid:
+        toks.next()
     tok = toks.peek()
     if tok.is_word("where"):
         toks.next()
@@ -169,7 +172,7 @@ def parse_search(text: str, start: int, counter: Counter) -> SearchPlan:
         toks.pos = cond_end
         tok = toks.peek()
         if limit_tok is None:
-            return SearchPlan(query, table, table_pos, where, where_text, None)
+            return SearchPlan(query, table, table_pos, where, where_text, None, hybrid)
     if tok.is_word("limit"):
         toks.next()
         limit = toks.integer("LIMIT")
@@ -178,7 +181,7 @@ def parse_search(text: str, start: int, counter: Counter) -> SearchPlan:
     elif tok.kind != "end":
         raise toks.fail("expected IN table, WHERE or LIMIT", tok)
     toks.end()
-    return SearchPlan(query, table, table_pos, where, where_text, limit)
+    return SearchPlan(query, table, table_pos, where, where_text, limit, hybrid)
 
 
 def parse_traverse(text: str, start: int, counter: Counter) -> TraversePlan:

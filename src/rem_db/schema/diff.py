@@ -8,7 +8,7 @@ from .model import SETTING_KEYS, TableSchema
 
 # Resolved settings compared one by one; the version is the same when this is asked, the name too.
 _SETTINGS = ("key_field", "indexed_fields", "embedding_fields", "embedding_provider", "description", "category",
-             "fully_qualified_name", "tools", "resources", "additional_properties")
+             "fully_qualified_name", "tools", "resources", "additional_properties", "hnsw")
 _SHOWN = 60  # characters of a changed value quoted in a message
 
 

@@ -17,6 +17,7 @@ CATEGORIES = ("system", "agents", "public", "user")
 SETTING_KEYS = (
     "short_name", "name", "fully_qualified_name", "version", "description", "category", "key_field",
     "indexed_fields", "embedding_fields", "embedding_provider", "tools", "resources", "additional_properties",
+    "hnsw",
 )
 #: Levels of nested objects and arrays a schema may have. The JSON Schema validator stops at about 255 and
 #: the stored schema row wraps the schema in a few more levels, so deeper schemas never worked; 200 leaves
@@ -57,6 +58,53 @@ def check_nesting(raw: Any, what: str = "schema") -> None:
             raise SchemaError(f"{what} nests more than {MAX_NESTING} levels of objects and arrays (at {shown}); "
                               f"flatten it or use $defs references")
         stack.extend((v, depth + 1, (*path, k)) for k, v in children if isinstance(v, dict | list | tuple))
+
+
+@dataclass(frozen=True, slots=True)
+class HnswSettings:
+    """The schema setting ``hnsw``: the vector index's graph degree ``m`` and construction breadth
+    ``ef_construction`` (used when the index is built), and ``ef_search``, the default search breadth (a
+    search may pass its own ``ef``)."""
+
+    m: int = 16
+    ef_construction: int = 128
+    ef_search: int = 64
+
+    @property
+    def build(self) -> tuple[int, int]:
+        """What the built graph depends on: changing it means rebuilding the index."""
+        return self.m, self.ef_construction
+
+    def as_dict(self) -> dict[str, int]:
+        return {"m": self.m, "ef_construction": self.ef_construction, "ef_search": self.ef_search}
+
+
+#: the accepted range of each ``hnsw`` key (hnswlib works outside them, but uselessly or very slowly)
+HNSW_RANGES = {"m": (2, 100), "ef_construction": (2, 10_000), "ef_search": (1, 10_000)}
+
+
+def _hnsw_settings(value: Any, table: str) -> HnswSettings:
+    """The ``hnsw`` setting: an object with any of ``m``, ``ef_construction``, ``ef_search`` (whole numbers
+    in :data:`HNSW_RANGES`; ``ef_construction`` at least ``m``); the others keep their defaults."""
+    if value is None:
+        return HnswSettings()
+    if not isinstance(value, dict):
+        raise SchemaError(f"schema {table!r}: hnsw must be an object like {{m: 16, ef_construction: 128, "
+                          f"ef_search: 64}}, not {type(value).__name__} {value!r:.60}")
+    unknown = [str(k) for k in value if k not in HNSW_RANGES]
+    if unknown:
+        raise SchemaError(f"schema {table!r}: hnsw has no setting {unknown[0]!r} (settings: "
+                          f"{', '.join(HNSW_RANGES)})")
+    for key, number in value.items():
+        low, high = HNSW_RANGES[key]
+        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+            raise SchemaError(f"schema {table!r}: hnsw.{key} must be a whole number from {low:,} to {high:,}, "
+                              f"got {number!r:.60}")
+    settings = HnswSettings(**value)
+    if settings.ef_construction < settings.m:
+        raise SchemaError(f"schema {table!r}: hnsw.ef_construction ({settings.ef_construction}) must be at least "
+                          f"hnsw.m ({settings.m})")
+    return settings
 
 
 def _merged_settings(raw: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +163,8 @@ class TableSchema:
     #: rows may hold fields the schema does not declare (stored, queryable, exported in ``extra``); ``False``
     #: (``additional_properties: false``, or JSON Schema's ``additionalProperties: false``) refuses them
     additional_properties: bool = True
+    #: vector index parameters (setting ``hnsw``; defaults when the schema does not set them)
+    hnsw: HnswSettings = field(default_factory=HnswSettings)
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -139,6 +189,7 @@ class TableSchema:
             "tools": self.tools,
             "resources": self.resources,
             "additional_properties": self.additional_properties,
+            "hnsw": self.hnsw.as_dict(),
         }
 
     @classmethod
@@ -203,6 +254,7 @@ class TableSchema:
         parse_version(version, table)
         fqn = settings.get("fully_qualified_name") or settings.get("name") or f"{category}.{short_name}"
         additional = _additional_properties(raw, settings.get("additional_properties"), table)
+        hnsw = _hnsw_settings(settings.get("hnsw"), table)
         try:
             validator = jsonschema_rs.validator_for(raw, validate_formats=True)
         except (ValueError, jsonschema_rs.ReferencingError) as exc:
@@ -225,4 +277,5 @@ class TableSchema:
             defaults={p: s["default"] for p, s in props.items() if isinstance(s, dict) and "default" in s},
             validator=validator,
             additional_properties=additional,
+            hnsw=hnsw,
         )

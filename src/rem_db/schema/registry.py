@@ -80,6 +80,13 @@ class SchemaRegistry:
         return {**schema.settings(), "json_schema": schema.json_schema, "history": self.history(name)}
 
     # -- lifecycle ---------------------------------------------------------------------------------
+    def reload(self, engine: EntityEngine) -> None:
+        """Read the stored schemas again (a replica after its primary registered, changed or removed one);
+        swapped whole, so readers never see a half-loaded registry, and tables removed upstream go too."""
+        fresh = SchemaRegistry()
+        fresh.load(engine, read_only=True)
+        self._tables, self._history = fresh._tables, fresh._history
+
     def load(self, engine: EntityEngine, read_only: bool) -> None:
         """Read the stored schemas; register built-ins that are missing or older than this build's."""
         self.engine = engine
@@ -120,6 +127,9 @@ class SchemaRegistry:
                 raise SchemaError(f"schema {schema.short_name!r}: version {schema.version} is older than the "
                                   f"registered {old.version}; re-register with force=True (--force)")
         self._persist(schema, old)
+        if old is not None and old.hnsw != schema.hnsw and self.engine is not None \
+                and self.engine.embedder is not None:  # a new m / ef_construction rebuilds the vector index
+            self.engine.embedder.index_settings_changed(old, schema)
         return schema
 
     def _persist(self, schema: TableSchema, old: TableSchema | None) -> None:

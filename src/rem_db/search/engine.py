@@ -10,15 +10,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..embeddings.precomputed import query_vector
 from ..embeddings.writer import EmbeddingWriter
 from ..entities.engine import EntityEngine
-from ..errors import QueryError, ValidationError
+from ..errors import EmbeddingError, QueryError, ValidationError
 from ..index.ann import AnnIndex
 from ..index.vectors import VectorIndexes
 from ..schema.registry import SchemaRegistry
 from .names import MAX_NAME_CHARS, name_key, names_of
 
 MAX_TOP_K = 10_000
+MAX_EF = 10_000  # search breadth of one call (the schema setting hnsw.ef_search has the same bound)
 EXACT_LIMIT = 2_000  # candidate sets up to this size are searched exactly (numpy) instead of through HNSW
 RRF_K = 60
 CANDIDATE_CACHE = 32
@@ -75,16 +77,57 @@ class SearchEngine:
         # repeated filters (same table, WHERE and parameters) reuse their candidate sets until the next write
         self._cache: OrderedDict[tuple, tuple[int, Candidates]] = OrderedDict()
 
-    def search(self, query: str, schema: str | None = None, top_k: int = 10, where: str | None = None,
-               hybrid: bool = False, include_deleted: bool = False, params: Any = None) -> list[tuple[dict, float]]:
-        if not isinstance(query, str) or not query.strip():
+    def search(self, query: str | None = None, schema: str | None = None, top_k: int = 10, where: str | None = None,
+               hybrid: bool = False, include_deleted: bool = False, params: Any = None, vector: Any = None,
+               ef: int | None = None) -> list[tuple[dict, float]]:
+        """By a query text (embedded with each table's provider) or by a query ``vector``, exactly one of
+        them; ``ef``: this call's HNSW search breadth (from ``top_k`` to :data:`MAX_EF`; default the table's
+        ``hnsw.ef_search``)."""
+        if (query is None) == (vector is None):
+            raise ValidationError("search takes either a query text or a query vector (vector=...)" +
+                                  (", not both" if query is not None else ""))
+        if vector is None and (not isinstance(query, str) or not query.strip()):
             raise QueryError("search needs a non-empty query text")
         if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
             raise QueryError(f"top_k must be a whole number from 1 to {MAX_TOP_K:,}, got {top_k!r}")
+        if ef is not None and (isinstance(ef, bool) or not isinstance(ef, int) or not top_k <= ef <= MAX_EF):
+            raise ValidationError(f"ef must be a whole number from top_k ({top_k}) to {MAX_EF:,}, got {ef!r}")
+        if vector is not None:
+            if hybrid:
+                raise ValidationError("hybrid search ranks by the words of a query text too: pass a query text, "
+                                      "not a vector")
+            return self._search_by_vector(vector, schema, top_k, where, include_deleted, params, ef)
         tables = self._tables(schema)
         hits: list[tuple[dict, float]] = []
         for table in tables:
-            hits.extend(self._search_table(table, query, top_k, where, hybrid, include_deleted, params))
+            if schema is None and self._text_mismatch(table):
+                continue  # a table of given vectors another dimension than its provider's: by vector only
+            hits.extend(self._search_table(table, query, top_k, where, hybrid, include_deleted, params, ef=ef))
+        hits.sort(key=lambda hit: -hit[1])
+        return hits[:top_k]
+
+    def _text_mismatch(self, table: str) -> str | None:
+        schema = self.schemas.get(table)
+        return self.embedder.text_mismatch(schema, self.embedder.primary_spec(schema))
+
+    def _search_by_vector(self, vector: Any, schema: str | None, top_k: int, where: str | None,
+                          include_deleted: bool, params: Any, ef: int | None) -> list[tuple[dict, float]]:
+        """Nearest rows to a query vector: of one table (of its dimension), or of every table whose vectors
+        have the query's dimension."""
+        tables = self._tables(schema)
+        if schema is not None:
+            query = query_vector(vector, schema, self.embedder.dimensions(schema))
+            return self._search_table(schema, None, top_k, where, False, include_deleted, params, query, ef)
+        query = query_vector(vector, None, None)
+        held = {t: self.embedder.dimensions(t) for t in tables}
+        matching = [t for t, dims in held.items() if dims == len(query)]
+        if held and not matching:
+            raise ValidationError(f"search: the query vector has {len(query)} dimensions and no table holds "
+                                  f"{len(query)}-d vectors ({', '.join(f'{t}: {d}-d' for t, d in held.items())})",
+                                  field="vector")
+        hits: list[tuple[dict, float]] = []
+        for table in matching:
+            hits.extend(self._search_table(table, None, top_k, where, False, include_deleted, params, query, ef))
         hits.sort(key=lambda hit: -hit[1])
         return hits[:top_k]
 
@@ -133,37 +176,34 @@ class SearchEngine:
             return Candidates(ids, excluded)
         return Candidates(set(ids), excluded, check=flt.matches)
 
-    def search_vector(self, vector: Any, schema: str, top_k: int = 10, where: str | None = None,
-                      include_deleted: bool = False, params: Any = None) -> list[tuple[dict, float]]:
-        """Nearest rows of one table to a query vector (of the table's provider dimension)."""
-        self._tables(schema)
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
-            raise QueryError(f"top_k must be a whole number from 1 to {MAX_TOP_K:,}, got {top_k!r}")
-        spec = self.embedder.primary_spec(self.schemas.get(schema))
-        dims = self.embedder.providers.get(spec).dimensions
-        vector = np.asarray(vector, dtype=np.float32).reshape(-1)
-        if vector.shape != (dims,):
-            raise QueryError(f"query vector has {vector.shape[0]} dimensions; {schema!r} uses {spec} ({dims}-d)")
-        vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
-        return self._search_table(schema, None, top_k, where, False, include_deleted, params, vector)
+    def search_vector(self, vector: Any, schema: str | None, top_k: int = 10, where: str | None = None,
+                      include_deleted: bool = False, params: Any = None,
+                      ef: int | None = None) -> list[tuple[dict, float]]:
+        """``search(vector=vector, ...)``: nearest rows to a query vector (of the table's dimension)."""
+        return self.search(None, schema, top_k, where, False, include_deleted, params, vector=vector, ef=ef)
 
     def _search_table(self, table: str, query: str | None, top_k: int, where: str | None, hybrid: bool,
-                      include_deleted: bool, params: Any, vector: np.ndarray | None = None) -> list[tuple[dict, float]]:
+                      include_deleted: bool, params: Any, vector: np.ndarray | None = None,
+                      ef: int | None = None) -> list[tuple[dict, float]]:
         schema = self.schemas.get(table)
         embedder = self.embedder
         if table == "schemas":
             embedder.backfill(table)
         spec = embedder.primary_spec(schema)
-        if embedder.recorded(table) is None:
+        dims = embedder.dimensions(table)
+        if dims is None:
             return []  # nothing embedded yet
-        provider = self.embedder.providers.get(spec)
         if vector is None:
             if query is None:
                 raise QueryError("search needs a query text or a query vector")
-            vector = provider.embed_batch([query])[0]
+            why = embedder.text_mismatch(schema, spec)
+            if why is not None:
+                raise EmbeddingError(f"{why}, so it cannot be searched by text: search it with "
+                                     f"search(vector=...)")
+            vector = embedder.providers.get(spec).embed_batch([query])[0]
         candidates = self._candidates(table, where, include_deleted, params)
         depth = max(top_k, HYBRID_DEPTH) if hybrid else top_k
-        ranked = self._vector_ranked(table, spec, provider.dimensions, vector, depth, candidates)
+        ranked = self._vector_ranked(table, spec, dims, vector, depth, candidates, ef)
         if hybrid:
             if query is None:
                 raise QueryError("hybrid search needs a query text")
@@ -196,7 +236,7 @@ class SearchEngine:
         return first + rest if first else ranked
 
     def _vector_ranked(self, table: str, spec: str, dims: int, vector: np.ndarray, k: int,
-                       candidates: Candidates) -> list[tuple[bytes, float]]:
+                       candidates: Candidates, ef: int | None = None) -> list[tuple[bytes, float]]:
         def run(index: AnnIndex) -> list[tuple[bytes, float]]:
             want = k + (8 if candidates.check else 0)
             if candidates.ids is not None and len(candidates.ids) <= EXACT_LIMIT:
@@ -207,13 +247,13 @@ class SearchEngine:
                 order = np.argsort(-scores)[:want]
                 return [(ids[n], float(scores[n])) for n in order]
             if candidates.ids is None and not candidates.excluded:
-                return index.search(vector, want)
+                return index.search(vector, want, ef=ef)
             if candidates.ids is None:  # everything but the soft-deleted rows
                 gone = {index.label_of(i) for i in candidates.excluded} - {None}
                 return index.search(vector, min(want, len(index) - len(gone)),
-                                    allowed=lambda label: label not in gone)
+                                    allowed=lambda label: label not in gone, ef=ef)
             labels = candidates.allowed_labels(index)
-            return index.search(vector, min(want, len(labels)), allowed=labels.__contains__)
+            return index.search(vector, min(want, len(labels)), allowed=labels.__contains__, ef=ef)
         return self.indexes.search(table, spec, dims, run)
 
     def _entities(self, ranked: list[tuple[bytes, float]], top_k: int, candidates: Candidates,

@@ -54,6 +54,15 @@ _COMPRESSION = {
 }
 
 
+#: ``meta`` key of this directory's replica role (:meth:`Store.set_replica`): written with :meth:`Store.put_local`
+REPLICA_KEY = b"replication.replica"
+
+
+def replica_refusal(path: Path) -> str:
+    return (f"replica is read-only: {path} follows a primary; write to the primary, or promote this replica "
+            f"(`rem replication promote`)")
+
+
 #: RocksDB's own write-ahead log (its ``*.log`` files, not REM's ``wal`` column family) is kept below this
 MAX_LOG_BYTES = 64 << 20
 
@@ -251,6 +260,11 @@ class Store:
         self._write_opts.sync = self.settings.sync_writes
         self._commit_lock = threading.Lock()
         self._wal_seq = self._stored_position()
+        #: called with each new sequence after it is published (replication's live feed); empty: no cost
+        self._commit_listeners: list[Callable[[int], None]] = []
+        #: a replica's directory (``meta`` local key :data:`REPLICA_KEY`): commits are refused, records are
+        #: applied with :meth:`apply_records`
+        self.replica = self.get_local(wal.POSITION_CF, REPLICA_KEY) is not None
         if not self.read_only:
             self._write_holder()
         self.closed = False
@@ -425,6 +439,8 @@ class Store:
     def batch(self) -> Batch:
         if self.read_only:
             raise ReadOnlyError(f"database {self.path} is open read-only")
+        if self.replica:
+            raise ReadOnlyError(replica_refusal(self.path))
         return Batch(self)
 
     def wal_seq(self) -> int:
@@ -487,12 +503,123 @@ class Store:
                 except Exception:  # a cache update must not turn a committed write into an error
                     log.exception("after-commit hook failed")
             self._wal_seq = seq
+        for listener in self._commit_listeners:
+            try:
+                listener(seq)
+            except Exception:  # a listener (a replication feed) must not turn a committed write into an error
+                log.exception("commit listener failed")
         return seq
+
+    def add_commit_listener(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener(seq)`` after every commit is published (from the committing thread: keep it short)."""
+        self._commit_listeners = [*self._commit_listeners, listener]
+
+    def remove_commit_listener(self, listener: Callable[[int], None]) -> None:
+        self._commit_listeners = [fn for fn in self._commit_listeners if fn is not listener]
+
+    def set_replica(self, info: bytes | None) -> None:
+        """Make this directory a replica (``info``: what it follows, kept as a local key, never replicated)
+        or, with ``None``, a writable primary again (promotion)."""
+        self.put_local(wal.POSITION_CF, REPLICA_KEY, info)
+        self.replica = info is not None
+
+    def apply_records(self, records: list[tuple[int, bytes]]) -> list[tuple[int, list[wal.Op]]]:
+        """A replica applies WAL records received from its primary: each record's operations exactly as
+        stored (no codec: they are encoded already), the record itself under its sequence and the new
+        position, all in ONE atomic write. Records at or below the position are skipped (idempotent);
+        a gap is a :class:`StorageError` (nothing written). Returns ``(seq, operations)`` of those applied."""
+        if self.read_only:
+            raise ReadOnlyError(f"database {self.path} is open read-only")
+        handles = self.handles
+        wal_handle, meta_handle = handles[wal.CF], handles[wal.POSITION_CF]
+        with self._commit_lock:
+            position = self._wal_seq
+            applied: list[tuple[int, list[wal.Op]]] = []
+            rocks = RocksBatch(raw_mode=True)
+            for seq, record in records:
+                if seq <= position:
+                    continue
+                if seq != position + 1:
+                    raise StorageError(f"replication gap in {self.path}: expected record {position + 1}, "
+                                       f"got {seq}")
+                ops = wal.decode(record)
+                for cf, key, value in ops:
+                    if value is None:
+                        rocks.delete(key, handles[cf])
+                    else:
+                        rocks.put(key, value, handles[cf])
+                key = wal.seq_key(seq)
+                rocks.put(key, record, wal_handle)
+                applied.append((seq, ops))
+                position = seq
+            if not applied:
+                return []
+            rocks.put(wal.POSITION_KEY, wal.seq_key(position), meta_handle)
+            try:
+                self._db.write(rocks, self._write_opts)
+            except Exception as exc:
+                raise StorageError(f"write to {self.path} failed: {exc}") from None
+            self._wal_seq = position
+        return applied
 
     def wal_records(self, from_seq: int) -> Iterator[tuple[int, list[wal.Op]]]:
         """``(sequence, operations)`` of the committed WAL records from ``from_seq`` on, in order."""
         raw = self.items(wal.CF, wal.seq_key(from_seq), b"\xff" * 9)
         return wal.records(raw)
+
+    def wal_first_seq(self) -> int | None:
+        """The sequence of the oldest WAL record still stored (None: no record, e.g. the WAL off or every
+        record trimmed)."""
+        if wal.CF not in self.cfs:
+            return None
+        first = next(self.scan_keys(wal.CF, b"", b"\xff" * 9), None)
+        return wal.seq_of(first) if first is not None else None
+
+    def wal_size_bytes(self) -> int:
+        """Bytes the ``wal`` family takes: its SST files plus its memtables (the part not flushed yet,
+        which is in RocksDB's own log on disk). Trimmed records count until :meth:`trim_wal`'s compaction."""
+        if wal.CF not in self.cfs:
+            return 0
+        family = self.cfs[wal.CF]
+        return sum(int(family.property_int_value(name) or 0)
+                   for name in ("rocksdb.total-sst-files-size", "rocksdb.cur-size-all-mem-tables"))
+
+    def flush_family(self, cf: str) -> None:
+        """Write one column family's memtables to SST files (nothing on a read-only store)."""
+        if self.read_only or self.closed:
+            return
+        try:
+            self.cfs[cf].flush()
+        except Exception as exc:
+            raise StorageError(f"cannot flush the {cf} family of {self.path}: {exc}") from None
+
+    def trim_wal(self, upto_seq: int) -> int:
+        """Delete the WAL records with sequence <= ``upto_seq`` (never past the last commit) with one range
+        delete, then compact that range so the disk space is given back. Local: no commit, nothing
+        replicated; the position key (``meta`` ``wal.position``) lives in another family and is never
+        touched. Returns the first sequence still stored after the trim (``wal_seq() + 1`` when none is)."""
+        if self.read_only:
+            raise ReadOnlyError(f"database {self.path} is open read-only")
+        upto = min(upto_seq, self._wal_seq)
+        if upto >= 1 and wal.CF in self.cfs:
+            family = self.cfs[wal.CF]
+            end = wal.seq_key(upto + 1)
+            try:
+                family.delete_range(wal.seq_key(0), end)
+                family.compact_range(wal.seq_key(0), end)
+            except Exception as exc:
+                raise StorageError(f"cannot trim the WAL of {self.path}: {exc}") from None
+        first = self.wal_first_seq()
+        return first if first is not None else self._wal_seq + 1
+
+    def family_sizes(self) -> dict[str, dict[str, int]]:
+        """Per column family, RocksDB's figures: ``sst_bytes`` (SST files on disk), ``memtable_bytes``
+        (written, not flushed yet: in RocksDB's log), ``live_bytes`` (its estimate of the live data in SST
+        files) and ``keys`` (its estimate of the number of keys)."""
+        props = {"sst_bytes": "rocksdb.total-sst-files-size", "memtable_bytes": "rocksdb.cur-size-all-mem-tables",
+                 "live_bytes": "rocksdb.estimate-live-data-size", "keys": "rocksdb.estimate-num-keys"}
+        return {cf: {name: int(family.property_int_value(prop) or 0) for name, prop in props.items()}
+                for cf, family in self.cfs.items()}
 
     def snapshot(self) -> StoreSnapshot:
         """A consistent read view of every column family as of now (taken under the commit lock, so no
@@ -503,15 +630,53 @@ class Store:
     # -- whole-store operations --------------------------------------------------------------------
     def checkpoint(self, dest: str | os.PathLike[str]) -> None:
         """A consistent copy of the whole database in ``dest`` (which must not exist), hard-linking files
-        where it can: the base of backups and replica snapshots."""
+        where it can: the base of backups and replica snapshots. A read-only (or secondary) store copies
+        every column family as it sees them instead (slower, no links)."""
         target = Path(dest).expanduser().resolve()
         if target.exists():
             raise StorageError(f"checkpoint target {target} already exists")
+        if self.read_only:
+            # RocksDB's checkpoint of a read-only (or secondary) instance leaves out what it holds in
+            # memtables (a writer's unflushed commits): copy what this instance sees instead
+            self._copy_families(target)
+            return
         self.flush()
         try:
             Checkpoint(self._db).create_checkpoint(str(target))
         except Exception as exc:
             raise StorageError(f"cannot create a checkpoint in {target}: {exc}") from None
+
+    def _copy_families(self, target: Path, batch_bytes: int = 8 << 20) -> None:
+        """A copy of every column family, as stored (no codec, no WAL record), read from this instance's
+        view: a read-only instance sees the database as of its open, so the copy is consistent."""
+        cache = Cache(BLOCK_CACHE_BYTES)
+        families = {name: _options(self.settings, cache) for name in self.cfs if name != "default"}
+        write_opts = WriteOptions()
+        write_opts.disable_wal = True  # type: ignore[method-assign,assignment]  # a property (the stub is wrong)
+        try:
+            copy = Rdict(str(target), _options(self.settings, cache), column_families=families)
+            try:
+                read_opts = ReadOptions()
+                read_opts.fill_cache(False)  # type: ignore[call-arg]  # rocksdict's stub lacks the flag
+                for name, family in [("default", self._db), *self.cfs.items()]:
+                    handle = copy.get_column_family_handle(name)
+                    batch, size = RocksBatch(raw_mode=True), 0
+                    pairs: Iterator[tuple[bytes, bytes]] = family.items(read_opt=read_opts)  # type: ignore[assignment]
+                    for key, value in pairs:
+                        batch.put(key, value, handle)
+                        size += len(key) + len(value)
+                        if size >= batch_bytes:
+                            copy.write(batch, write_opts)
+                            batch, size = RocksBatch(raw_mode=True), 0
+                    if size:
+                        copy.write(batch, write_opts)
+                copy.flush()
+                for name in families:
+                    copy.get_column_family(name).flush()
+            finally:
+                copy.close()
+        except Exception as exc:
+            raise StorageError(f"cannot copy database {self.path} to {target}: {exc}") from None
 
     def flush(self) -> None:
         """Write the memtables to SST files (nothing on a read-only or closed store); :class:`StorageError`
