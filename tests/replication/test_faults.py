@@ -66,6 +66,34 @@ def test_kill_9_primary_mid_stream_then_restart(tmp_path: Path) -> None:
     same_records(primary_path, replica_path)
 
 
+@pytest.mark.long
+def test_kill_9_primary_mid_stream_many_times(tmp_path: Path) -> None:
+    """The primary killed ten times while it writes and streams, each time restarted with more writes."""
+    port = free_port()
+    primary_path, replica_path = tmp_path / "primary", tmp_path / "replica"
+    primary = Primary(primary_path, port, 0, 200, pause=0.002)
+    follower = replicate(replica_path, port)
+    first = 200
+    try:
+        for _ in range(10):
+            seen = status(replica_path).get("position", 0)
+            wait_until(lambda seen=seen: status(replica_path).get("position", 0) > seen + 10, what="streaming")
+            primary.acks(10)
+            primary.kill()
+            wait_until(lambda: status(replica_path).get("state") in ("disconnected", "connecting"),
+                       what="disconnect")
+            primary = Primary(primary_path, port, first, 200, pause=0.002)
+            first += 200
+        last = primary.acks()
+        wait_position(replica_path, last, timeout=120)
+    finally:
+        primary.stop()
+        _out, err = stop(follower)
+    assert follower.returncode == 0, err
+    assert_same(primary_path, replica_path)
+    same_records(primary_path, replica_path)
+
+
 def kill_replica_while_applying(primary: Database, replica_path: Path, port: int, rounds: int) -> None:
     """Kill -9 the replica ``rounds`` times while it receives and applies a steady stream of writes."""
     done = threading.Event()

@@ -113,6 +113,7 @@ class Replicator:
         try:
             while not self.stop_event.is_set():
                 self._set("connecting")
+                before = self.status.position
                 try:
                     progressed, target_seq = self._session(follow, target_seq)
                     if not follow and target_seq is not None and self.status.position >= target_seq:
@@ -142,6 +143,8 @@ class Replicator:
                     reason = str(exc)
                 if self.stop_event.is_set():
                     break
+                if self.status.position > before:  # the stream worked before it broke: start the backoff over
+                    delay = self.backoff[0]
                 self.status.reconnects += 1
                 self._set("disconnected", reason)
                 log.warning("replication from %s: %s; reconnecting in %.0f s", self.primary, reason, delay)
