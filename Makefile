@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test test-long lint bench clean protos
+.PHONY: setup demo test test-long lint bench bench-peers clean protos
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench: setup  # every bar of SPEC §16 but the manual 1M-vector run (see bench/R
 	$(BIN)/python bench/bench_dream.py
 	$(BIN)/python bench/bench_replication.py
 	$(BIN)/python bench/bench_replication_backup.py
+
+bench-peers: setup  # REM vs Chroma, LanceDB, Qdrant (local), sqlite-vec at 100k (bench/peers/README.md); long
+	$(BIN)/pip install --quiet -e '.[peers]'
+	$(BIN)/python bench/peers/run.py --n 100000
 
 protos: setup  # regenerate the committed gRPC stubs of replication from its .proto (docs/replication.md)
 	cd src && ../$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. \

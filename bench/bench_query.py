@@ -79,10 +79,12 @@ def load(path: Path, rows: int) -> tuple[Any, list[str]]:
     import duckdb
 
     rng = random.Random(7)
+    fresh = not path.exists()  # a --path database is loaded once and reused
     with Database(path) as db:
-        db.register_schema(SCHEMA)
-        for start in range(0, rows, 1000):
-            db.insert_batch("product", [make_row(n, rng, rows) for n in range(start, min(start + 1000, rows))])
+        if fresh:
+            db.register_schema(SCHEMA)
+            for start in range(0, rows, 1000):
+                db.insert_batch("product", [make_row(n, rng, rows) for n in range(start, min(start + 1000, rows))])
         entities = list(db.rows("product"))
     dump = path.parent / "rows.jsonl"
     dump.write_bytes(b"".join(orjson.dumps({k: e.get(k) for k in DUCK_COLUMNS}) + b"\n" for e in entities))
@@ -133,15 +135,26 @@ def run_once(db: Database, con: Any, brands: list[str], rng: random.Random) -> d
     return out
 
 
+def _mirror_bytes(db: Database) -> int | None:
+    """Bytes of the columnar mirrors the queries built (None: code without the mirror)."""
+    try:
+        from rem_db.query import mirror
+    except ImportError:
+        return None
+    return mirror.memory(db._core.entities)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--path", type=Path, default=None,
+                        help="keep the database here and reuse it on the next run (A/B runs of two code versions)")
     args = parser.parse_args()
     load_before = os.getloadavg()
     results: dict[str, list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "db"
+        path = args.path or Path(tmp) / "db"
         t0 = time.perf_counter()
         con, brands = load(path, args.rows)
         loaded = time.perf_counter() - t0
@@ -154,6 +167,7 @@ def main() -> None:
             plan = {q: db.explain(sql, p)["access"] for q, sql, p in (
                 ("equality", EQUALITY, [brands[0]]), ("range", RANGE, [100, 110]), ("group", GROUP, None),
                 ("scan", SCAN, [9899]), ("scan_like", SCAN_LIKE, ["%model 12345.%"]))}
+            mirror_bytes = _mirror_bytes(db)
     bars = [
         ("indexed equality, ~10 rows (p50)", "equality", "ms", 2.0),
         ("indexed range, ~1,000 rows (p50)", "range", "ms", 15.0),
@@ -169,6 +183,8 @@ def main() -> None:
     print(f"{args.rows:,} rows (8 fields, 3 indexed) loaded in {loaded:.1f} s; median of {args.runs} runs; "
           f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
     print(f"access paths: {plan}")
+    if mirror_bytes is not None:
+        print(f"columnar mirror: {mirror_bytes:,} bytes ({mirror_bytes / args.rows:.0f} bytes per row)")
     for label, key, unit, bar in bars:
         scale = 1e3 if unit == "ms" else 1e6
         rem = [r * scale for r, _ in results[key]]

@@ -16,23 +16,11 @@ from typing import Any
 import hnswlib
 import numpy as np
 import pytest
+from vector_items import ITEMS, unit
 
 from rem_db import AsyncDatabase, Database, EmbeddingError, SchemaError, ValidationError
 
 DIMS = 48
-ITEMS: dict[str, Any] = {
-    "title": "items",
-    "type": "object",
-    "description": "Items with vectors computed elsewhere.",
-    "properties": {"key": {"type": "string"}, "doc": {"type": "string"}, "group": {"type": "string"}},
-    "key_field": "key",
-    "indexed_fields": ["group"],
-    "embedding_fields": ["doc"],
-}
-
-
-def unit(a: np.ndarray) -> np.ndarray:
-    return (a / np.linalg.norm(a, axis=1, keepdims=True)).astype(np.float32)
 
 
 def clustered(n: int, dims: int = DIMS, seed: int = 0, queries: int = 50) -> tuple[np.ndarray, np.ndarray]:

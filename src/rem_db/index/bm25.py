@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -38,6 +39,7 @@ STOPWORDS = frozenset({
 })
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
     """A light English suffix stripper (plurals, possessives, -ing/-ed), enough to match "cyclists" with
     "cyclist's" and "erupting" with "erupted"; words of four letters or fewer are left alone."""
@@ -59,14 +61,20 @@ def tokens(text: str) -> list[str]:
     search for a part still finds it."""
     out: list[str] = []
     for word in _WORD.findall(text.lower()):
-        if _PARTS.search(word):
-            word = word.strip("_")
-            out.extend(stem(p) for p in _PARTS.split(word) if _wanted(p))
-            if _PARTS.search(word):
-                out.append(word)
-        elif _wanted(word):
-            out.append(stem(word))
+        out.extend(_word_tokens(word))
     return out
+
+
+@lru_cache(maxsize=1 << 16)
+def _word_tokens(word: str) -> tuple[str, ...]:
+    """The tokens of one lower-cased word (cached: a corpus repeats its words)."""
+    if _PARTS.search(word):
+        word = word.strip("_")
+        parts = [stem(p) for p in _PARTS.split(word) if _wanted(p)]
+        if _PARTS.search(word):
+            parts.append(word)
+        return tuple(parts)
+    return (stem(word),) if _wanted(word) else ()
 
 
 def _wanted(word: str) -> bool:
@@ -81,6 +89,7 @@ class FullTextIndex:
         self.store = store
         self.ks = keyspace
         self._stats: dict[str, dict[str, int]] = {}
+        self._prefixes: dict[tuple[str, str], bytes] = {}  # (table, term) -> posting key prefix (bounded)
 
     def _stats_key(self, table: str) -> bytes:
         return self.ks.fulltext_stats(table)
@@ -108,11 +117,12 @@ class FullTextIndex:
         new = Counter(tokens(new_text)) if new_text else Counter()
         if old == new and (old_text is None) == (new_text is None):
             return
+        prefix = self._posting_prefix
         for term in old.keys() - new.keys():
-            batch.delete(CF, self.ks.posting(table, term, id16))
+            batch.delete(CF, prefix(table, term) + id16)
         for term, tf in new.items():
             if old.get(term) != tf:
-                batch.put(CF, self.ks.posting(table, term, id16), min(tf, 65535).to_bytes(2, "big"))
+                batch.put(CF, prefix(table, term) + id16, min(tf, 65535).to_bytes(2, "big"))
         stats = self.stats(table)
         if old_text is not None:
             stats["docs"] -= 1
@@ -124,6 +134,15 @@ class FullTextIndex:
         else:
             batch.delete(CF, self.ks.doc_length(table, id16))
         batch.put(META, self._stats_key(table), orjson.dumps(stats))
+
+    def _posting_prefix(self, table: str, term: str) -> bytes:
+        """``ks.posting_prefix`` cached: a bulk load writes the same terms again and again."""
+        raw = self._prefixes.get((table, term))
+        if raw is None:
+            if len(self._prefixes) >= 1 << 17:
+                self._prefixes.clear()
+            raw = self._prefixes[(table, term)] = self.ks.posting_prefix(table, term)
+        return raw
 
     def search(self, table: str, query: str, limit: int, allowed: Any = None) -> list[tuple[bytes, float]]:
         """Top ``limit`` ``(id16, bm25 score)``; ``allowed`` (a set of id16) restricts the documents."""

@@ -7,8 +7,9 @@ their manifest (blake3 digests, :mod:`.manifest`) before the ANN library reads t
 commit sequence ``s``) is caught up by replaying the WAL records after ``s``. A missing, corrupt or
 unrecoverably stale set (the WAL off, or trimmed) is rebuilt from the column family in the background: until
 the rebuild is done, searches are answered exactly by an :class:`~.exact.ExactIndex` over the stored
-vectors. Writes hand their changes over after commit; they are applied by the next search or by the worker,
-which then saves the index (never on the write path).
+vectors. Writes hand their changes over after commit (the pending tail, :mod:`.tail`); the worker applies
+them in chunks and then saves the index (never on the write path). A search applies a small tail itself and
+searches a large one exactly, merged with the graph's results, so it never waits for the graph to catch up.
 """
 
 from __future__ import annotations
@@ -28,10 +29,15 @@ from ..worker import BackgroundWorker
 from .ann import AnnBackend, AnnIndex, CorruptIndex, ann_backend
 from .exact import ExactIndex
 from .manifest import ManifestMismatch, Manifests
+from .tail import PendingTail, TailView
 from .vector_store import CF as VECTORS_CF
 from .vector_store import VectorStore
 
 log = logging.getLogger("rem_db.index")
+#: a search applies a pending tail this small to the graph itself; a larger one it searches exactly
+APPLY_IN_SEARCH = 256
+#: ids the worker moves from the tail into the graph per hold of the handle's lock
+APPLY_CHUNK = 1024
 
 
 class IndexHandle:
@@ -43,7 +49,10 @@ class IndexHandle:
         self.ready = threading.Event()
         self.error: BaseException | None = None
         self.lock = threading.Lock()
-        self.pending: list[tuple[int, list[bytes], np.ndarray | None]] = []  # (seq, ids, vectors or None=remove)
+        # committed changes not in the graph yet, searched exactly meanwhile (index/tail.py); own lock, so a
+        # write never waits for a search or a save holding ``lock`` (order: ``lock`` then ``tail_lock``)
+        self.pending = PendingTail(dimensions)
+        self.tail_lock = threading.Lock()
         self.dirty = False
         self.save_queued = False
         self.dropped = False  # set by drop(): a save still queued must not write the files again
@@ -254,13 +263,16 @@ class VectorIndexes:
                 vectors: np.ndarray | None) -> None:
         """Record committed changes (``vectors=None`` removes ``ids``); applied lazily."""
         handle = self.handle(table, spec, dimensions)
-        handle.pending.append((seq, ids, vectors))
+        with handle.tail_lock:
+            handle.pending.add(seq, ids, vectors)
         self._schedule_save(handle)
 
-    def _apply_pending(self, handle: IndexHandle, index: AnnIndex) -> None:
-        """Apply queued changes to ``index`` (the loaded ``handle.index``); caller holds ``handle.lock``."""
-        while handle.pending:
-            seq, ids, vectors = handle.pending.pop(0)
+    def _apply_pending(self, handle: IndexHandle, index: AnnIndex, limit: int | None = None) -> bool:
+        """Apply queued changes to ``index`` (the loaded ``handle.index``), all of them or about ``limit``
+        ids; caller holds ``handle.lock``. Returns whether some are left."""
+        with handle.tail_lock:
+            taken = handle.pending.take(limit if limit is not None else handle.pending.rows)
+        for seq, ids, vectors in taken:
             if vectors is None:
                 index.remove(ids)
             else:
@@ -269,6 +281,9 @@ class VectorIndexes:
                 handle.replay.append((ids, vectors))
             index.seq = max(index.seq, seq)
             handle.dirty = True
+        with handle.tail_lock:
+            handle.pending.settle(taken)
+            return bool(handle.pending.entries)
 
     def search(self, table: str, spec: str, dimensions: int,
                run: Callable[[AnnIndex], list[tuple[bytes, float]]]) -> list[tuple[bytes, float]]:
@@ -279,6 +294,10 @@ class VectorIndexes:
         with handle.lock:
             index = handle.index
             assert index is not None  # ready is set without an error, so _load assigned the index
+            with handle.tail_lock:
+                small = handle.pending.rows <= APPLY_IN_SEARCH
+                if not small:  # the worker moves the tail into the graph; answer exactly over it meanwhile
+                    return run(TailView(index, handle.pending))
             self._apply_pending(handle, index)
             return run(index)
 
@@ -298,9 +317,16 @@ class VectorIndexes:
         # every write up to this sequence has queued its changes already (they are queued before the
         # commit position advances), so after applying them the saved file reflects it
         seq = self.store.wal_seq()
+        more = True
+        while more:  # in chunks, releasing the lock between them: searches go on (over the tail)
+            with handle.lock:
+                index = handle.index
+                if index is None or handle.dropped or handle.replay is not None:  # a rebuild's exact stand-in
+                    return
+                more = self._apply_pending(handle, index, APPLY_CHUNK)
         with handle.lock:
             index = handle.index
-            if index is None or handle.dropped or handle.replay is not None:  # the exact stand-in of a rebuild
+            if index is None or handle.dropped or handle.replay is not None:
                 return
             self._apply_pending(handle, index)
             if not handle.dirty and index.seq >= seq:

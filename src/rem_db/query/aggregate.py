@@ -53,7 +53,7 @@ class AggSpec:
         if not values:
             return None
         if self.func in ("sum", "avg"):
-            return self._sum_avg(values, text)
+            return self.total(values, text)
         ts = self.timestamp
         best, best_key = values[0], typed_key(values[0], ts)
         for v in values[1:]:
@@ -62,7 +62,8 @@ class AggSpec:
                 best, best_key = v, k
         return best
 
-    def _sum_avg(self, values: list[Any], text: str | None) -> Any:
+    def total(self, values: list[Any], text: str | None) -> Any:
+        """SUM or AVG of non-null ``values`` (at least one)."""
         for v in values:
             if v.__class__ is not int and v.__class__ is not float:
                 raise error(f"{self.label} needs numbers, but a row has {describe(v)}", text)

@@ -10,7 +10,7 @@ from ..index.fields import CF as FIELD_INDEX
 from ..storage.codec import decode_value
 from ..storage.keyspace import prefix_range
 from . import access as acc
-from . import scan
+from . import mirrored, scan
 from .aggregate import group_rows
 from .binder import bind_count, check_expr, substitute
 from .explain import Trace, render
@@ -88,6 +88,10 @@ class SelectRun:
         with scan.gc_paused():
             choice = choose(self.entities, self.prep, self.where, self.access_tree(), self.limit, self.offset)
             self.trace.access = choice.mode
+            if mirrored.applies(self, choice):
+                rows = mirrored.run(self)
+                if rows is not None:
+                    return rows
             if self.prep.aggregated:
                 return self._aggregate(choice)
             if choice.mode == "index-order":

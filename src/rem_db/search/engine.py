@@ -22,6 +22,9 @@ from .names import MAX_NAME_CHARS, name_key, names_of
 MAX_TOP_K = 10_000
 MAX_EF = 10_000  # search breadth of one call (the schema setting hnsw.ef_search has the same bound)
 EXACT_LIMIT = 2_000  # candidate sets up to this size are searched exactly (numpy) instead of through HNSW
+POST_FILTER_OVERSAMPLE = 1.5  # an unfiltered search this many times wider than the candidates' share needs
+POST_FILTER_MAX = 400  # ... up to this breadth (top 10 at 5 %: 10 + 8 checked ones / 0.05 * 1.5 ≈ 540 is
+#                        over it, at 10 % 271 is not); narrower filters use a filter callback
 RRF_K = 60
 CANDIDATE_CACHE = 32
 LEXICAL_WEIGHT = 0.5
@@ -174,7 +177,7 @@ class SearchEngine:
             ids = {uuid.UUID(r["id"]).bytes for r in self.entities.rows(table, include_deleted=True)
                    if flt.matches(r)}
             return Candidates(ids, excluded)
-        return Candidates(set(ids), excluded, check=flt.matches)
+        return Candidates(ids, excluded, check=flt.matches)  # candidate_ids() returns a fresh set
 
     def search_vector(self, vector: Any, schema: str | None, top_k: int = 10, where: str | None = None,
                       include_deleted: bool = False, params: Any = None,
@@ -252,6 +255,9 @@ class SearchEngine:
                 gone = {index.label_of(i) for i in candidates.excluded} - {None}
                 return index.search(vector, min(want, len(index) - len(gone)),
                                     allowed=lambda label: label not in gone, ef=ef)
+            found = _post_filtered(index, vector, want, candidates, ef)
+            if found is not None:
+                return found
             labels = candidates.allowed_labels(index)
             return index.search(vector, min(want, len(labels)), allowed=labels.__contains__, ef=ef)
         return self.indexes.search(table, spec, dims, run)
@@ -279,6 +285,32 @@ class _AllowedSet:
 
     def __contains__(self, id16: bytes) -> bool:
         return self.c.allows(id16)
+
+
+def _post_filtered(index: AnnIndex, vector: np.ndarray, want: int, candidates: Candidates,
+                   ef: int | None) -> list[tuple[bytes, float]] | None:
+    """The ``want`` nearest candidates from an unfiltered search ``POST_FILTER_OVERSAMPLE`` times wider than
+    the candidates' share of the index needs, or None when that search would be too wide
+    (> :data:`POST_FILTER_MAX`) or found fewer than ``want`` candidates (the caller then searches with a
+    filter callback).
+
+    A filter callback runs in Python for every node the graph search visits (about 4 ms at 10 %
+    selectivity on 100k vectors), an unfiltered search of breadth 200 about 1 ms. Any candidate nearer than
+    the last hit of the wide search would have been among its hits, so the kept ones are the nearest
+    candidates with the same approximation as any HNSW answer (and a wider search breadth than the default).
+    """
+    assert candidates.ids is not None
+    total = len(index)
+    if total == 0:
+        return []
+    share = len(candidates.ids) / total
+    breadth = int(want * POST_FILTER_OVERSAMPLE / share) + 1 if share > 0 else POST_FILTER_MAX + 1
+    if breadth > POST_FILTER_MAX or breadth > total:
+        return None
+    allows = candidates.allows
+    kept = [hit for hit in index.search(vector, breadth, ef=None if ef is None else max(ef, breadth))
+            if allows(hit[0])]
+    return kept[:want] if len(kept) >= want else None
 
 
 def _allowed_labels(index: AnnIndex, ids: set[bytes], excluded: set[bytes]) -> set[int]:

@@ -1,0 +1,130 @@
+"""The pending tail of a vector index: committed changes not yet in the ANN graph, searched exactly.
+
+Writes hand their vectors to :meth:`PendingTail.add` after commit; the background worker moves them into the
+graph in chunks (:mod:`.vectors`). Until then a search sees the graph through a :class:`TailView`: ids with a
+pending change are hidden from the graph's results, their latest vectors are searched exactly, and the two
+top-k lists are merged. So a search right after a large load answers at once (read-your-writes), without
+waiting for the graph to catch up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from .ann import AnnIndex
+from .exact import ExactIndex
+
+#: tail labels start here (graph labels stay below)
+OFFSET = 1 << 48
+
+
+class PendingTail:
+    """Pending changes in commit order plus the latest state of every id they touch (callers lock)."""
+
+    def __init__(self, dimensions: int) -> None:
+        self.entries: list[tuple[int, list[bytes], np.ndarray | None]] = []  # (seq, ids, vectors or None)
+        self.rows = 0  # ids over all entries
+        self.exact = ExactIndex(dimensions)  # latest vector of each pending upserted id
+        self.touched: dict[bytes, int] = {}  # id -> pending entries that change it
+
+    def add(self, seq: int, ids: list[bytes], vectors: np.ndarray | None) -> None:
+        self.entries.append((seq, ids, vectors))
+        self.rows += len(ids)
+        touched = self.touched
+        for id16 in ids:
+            touched[id16] = touched.get(id16, 0) + 1
+        if vectors is None:
+            self.exact.remove(ids)
+        else:
+            self.exact.upsert(ids, vectors)
+
+    def take(self, limit: int) -> list[tuple[int, list[bytes], np.ndarray | None]]:
+        """Pop entries holding up to ``limit`` ids (at least one entry): the caller applies them to the graph
+        and then calls :meth:`settle` with them."""
+        taken: list[tuple[int, list[bytes], np.ndarray | None]] = []
+        rows = 0
+        while self.entries and (not taken or rows + len(self.entries[0][1]) <= limit):
+            entry = self.entries.pop(0)
+            taken.append(entry)
+            rows += len(entry[1])
+        self.rows -= rows
+        return taken
+
+    def settle(self, applied: list[tuple[int, list[bytes], np.ndarray | None]]) -> None:
+        """Forget the tail state of ids whose every pending change is now in the graph."""
+        touched, done = self.touched, []
+        for _, ids, _ in applied:
+            for id16 in ids:
+                left = touched[id16] - 1
+                if left:
+                    touched[id16] = left
+                else:
+                    del touched[id16]
+                    done.append(id16)
+        if touched:
+            self.exact.remove(done)
+        else:  # all in the graph: free the matrix (a bulk load's tail is large)
+            self.exact = ExactIndex(self.exact.dimensions)
+
+
+class TailView:
+    """The graph plus the pending tail, as one :class:`~.ann.AnnIndex` for searching (never saved)."""
+
+    def __init__(self, main: AnnIndex, tail: PendingTail) -> None:
+        self.main, self.tail = main, tail
+        self.dimensions, self.seq = main.dimensions, main.seq
+        self.masked = {label for i in tail.touched if (label := main.label_of(i)) is not None}
+
+    def __len__(self) -> int:
+        return len(self.main) - len(self.masked) + len(self.tail.exact)
+
+    def set_ef(self, ef: int) -> None:
+        self.main.set_ef(ef)
+
+    def upsert(self, ids: list[bytes], vectors: np.ndarray) -> None:
+        raise NotImplementedError("a tail view is read-only")
+
+    def remove(self, ids: list[bytes]) -> None:
+        raise NotImplementedError("a tail view is read-only")
+
+    def save(self, base: Path) -> None:
+        raise NotImplementedError("a tail view is never saved")
+
+    def label_of(self, id16: bytes) -> int | None:
+        if id16 in self.tail.touched:
+            label = self.tail.exact.label_of(id16)
+            return None if label is None else OFFSET + label
+        return self.main.label_of(id16)
+
+    def labels_of(self, ids: Iterable[bytes]) -> set[int]:
+        return {label for i in ids if (label := self.label_of(i)) is not None}
+
+    def vectors(self, ids: list[bytes]) -> np.ndarray:
+        out = np.empty((len(ids), self.dimensions), dtype=np.float32)
+        tail = [n for n, i in enumerate(ids) if i in self.tail.touched]
+        main = [n for n, i in enumerate(ids) if i not in self.tail.touched]
+        if tail:
+            out[tail] = self.tail.exact.vectors([ids[n] for n in tail])
+        if main:
+            out[main] = self.main.vectors([ids[n] for n in main])
+        return out
+
+    def search(self, vector: np.ndarray, k: int, allowed: Callable[[int], bool] | None = None,
+               ef: int | None = None) -> list[tuple[bytes, float]]:
+        """The ``k`` best of the graph's results (ids with pending changes left out) and the tail's."""
+        masked = self.masked
+        if masked:
+            main_allowed: Callable[[int], bool] | None = (
+                (lambda label: label not in masked) if allowed is None
+                else (lambda label: label not in masked and allowed(label)))
+        else:
+            main_allowed = allowed
+        live_main = len(self.main) - len(masked)
+        found = self.main.search(vector, min(k, live_main), allowed=main_allowed, ef=ef) if live_main > 0 else []
+        tail_allowed = None if allowed is None else (lambda n: allowed(OFFSET + n))
+        found += self.tail.exact.search(vector, k, allowed=tail_allowed)
+        found.sort(key=lambda hit: -hit[1])
+        return found[:k]

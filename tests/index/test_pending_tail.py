@@ -1,0 +1,116 @@
+"""Searches right after writes see them (read-your-writes) while the HNSW graph catches up in the background:
+committed vectors not in the graph yet are searched exactly and merged with the graph's results
+(index/tail.py). Real databases in tmp_path and real indexes, checked against numpy's exact answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from vector_items import ITEMS, unit
+
+from rem_db import Database
+from rem_db.index.exact import ExactIndex
+from rem_db.index.hnsw import HnswIndex
+from rem_db.index.tail import PendingTail, TailView
+
+DIMS = 32
+
+
+def ids(n: int, start: int = 0) -> list[bytes]:
+    return [i.to_bytes(16, "big") for i in range(start, start + n)]
+
+
+def exact(state: dict[bytes, np.ndarray], query: np.ndarray, k: int) -> list[bytes]:
+    keys = list(state)
+    scores = np.vstack([state[i] for i in keys]) @ query
+    return [keys[n] for n in np.argsort(-scores, kind="stable")[:k]]
+
+
+def test_tail_view_equals_exact_search_over_the_final_state() -> None:
+    rng = np.random.default_rng(1)
+    main = ExactIndex(DIMS)
+    first = unit(rng.standard_normal((400, DIMS)))
+    main.upsert(ids(400), first)
+    state = dict(zip(ids(400), first, strict=True))
+    tail = PendingTail(DIMS)
+    added = unit(rng.standard_normal((300, DIMS)))
+    tail.add(1, ids(300, 400), added)  # new rows
+    state.update(zip(ids(300, 400), added, strict=True))
+    moved = unit(rng.standard_normal((20, DIMS)))
+    tail.add(2, ids(20), moved)  # updated rows of the graph
+    state.update(zip(ids(20), moved, strict=True))
+    tail.add(3, ids(20, 100), None)  # deleted rows of the graph
+    tail.add(4, ids(5, 400), None)  # deleted rows of the tail itself
+    for gone in ids(20, 100) + ids(5, 400):
+        del state[gone]
+    view = TailView(main, tail)
+    assert len(view) == len(state)
+    for query in unit(rng.standard_normal((30, DIMS))):
+        assert [i for i, _ in view.search(query, 10)] == exact(state, query, 10)
+    for moved_id, vector in zip(ids(20), moved, strict=True):  # an updated row is found by its new vector
+        assert view.search(vector, 1)[0][0] == moved_id
+    assert view.label_of(ids(1, 100)[0]) is None and view.label_of(ids(1, 400)[0]) is None
+    wanted = ids(10, 0) + ids(10, 500)  # a filter over labels of both parts
+    allowed = view.labels_of(wanted)
+    hits = view.search(first[0], 5, allowed=allowed.__contains__)
+    assert {i for i, _ in hits} <= set(wanted)
+    np.testing.assert_allclose(view.vectors(ids(3)), moved[:3])
+
+
+def test_settled_changes_leave_the_tail() -> None:
+    rng = np.random.default_rng(2)
+    graph = HnswIndex(DIMS)
+    tail = PendingTail(DIMS)
+    vectors = unit(rng.standard_normal((600, DIMS)))
+    tail.add(1, ids(300), vectors[:300])
+    tail.add(2, ids(300, 300), vectors[300:])
+    taken = tail.take(300)
+    assert len(taken) == 1 and tail.rows == 300
+    graph.upsert(taken[0][1], taken[0][2])  # what the worker does
+    tail.settle(taken)
+    assert len(tail.touched) == 300 and len(TailView(graph, tail)) == 600
+    rest = tail.take(10_000)
+    graph.upsert(rest[0][1], rest[0][2])
+    tail.settle(rest)
+    assert not tail.touched and len(tail.exact) == 0 and tail.rows == 0
+    assert graph.search(vectors[450], 1)[0][0] == ids(1, 450)[0]
+
+
+def test_search_right_after_a_large_batch_reads_its_writes(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    n = 3000  # more than a search applies to the graph itself: the tail is searched exactly
+    data = unit(rng.standard_normal((n, DIMS)))
+    rows = [{"key": f"k{i}", "doc": f"item {i}", "group": f"g{i % 4}"} for i in range(n)]
+    with Database(tmp_path / "db") as db:
+        db.register_schema(ITEMS)
+        written = db.insert_batch("items", rows, vectors=data)
+        for i in (0, 1234, n - 1):
+            hits = db.search(vector=data[i], schema="items", top_k=3)
+            assert hits[0][0]["key"] == f"k{i}"
+        hits = db.search(vector=data[7], schema="items", top_k=5, where="group = 'g3'")
+        assert hits[0][0]["key"] == "k7" and {e["group"] for e, _ in hits} == {"g3"}
+        # deletes and new vectors in the pending tail are honoured
+        more = unit(rng.standard_normal((n, DIMS)))
+        db.insert_batch("items", rows, vectors=more)  # every row gets a new vector
+        db.delete(written[10]["id"], hard=True)
+        db.delete(written[11]["id"])
+        assert db.search(vector=more[5], schema="items", top_k=1)[0][0]["key"] == "k5"
+        assert all(e["key"] not in ("k10", "k11") for e, _ in db.search(vector=more[10], schema="items", top_k=5))
+        assert all(e["key"] not in ("k10", "k11") for e, _ in db.search(vector=more[11], schema="items", top_k=5))
+    with Database(tmp_path / "db") as db:  # after the worker caught up and saved: the same answers
+        assert db.search(vector=more[5], schema="items", top_k=1)[0][0]["key"] == "k5"
+        assert all(e["key"] not in ("k10", "k11") for e, _ in db.search(vector=more[10], schema="items", top_k=5))
+
+
+def test_small_data_results_equal_exact_search(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    data = unit(rng.standard_normal((800, DIMS)))
+    rows = [{"key": f"k{i}", "doc": f"item {i}", "group": "g"} for i in range(800)]
+    with Database(tmp_path / "db") as db:
+        db.register_schema(ITEMS)
+        db.insert_batch("items", rows, vectors=data)
+        state = {f"k{i}".encode(): data[i] for i in range(800)}
+        for query in unit(rng.standard_normal((10, DIMS))):
+            got = [e["key"].encode() for e, _ in db.search(vector=query, schema="items", top_k=10, ef=400)]
+            assert got == exact(state, query, 10)
