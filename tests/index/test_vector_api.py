@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from vector_items import ITEMS, unit
 
-from rem_db import AsyncDatabase, Database, EmbeddingError, SchemaError, ValidationError
+from rem_db import AsyncDatabase, Database, EmbeddingError, QueryError, SchemaError, ValidationError
 
 DIMS = 48
 
@@ -206,6 +206,23 @@ def test_vector_search_without_a_table_spans_the_tables_of_its_dimension(tmp_pat
         assert db.search(vector=[0.0, 1.0, 0.0], top_k=5)[0][0]["key"] == "s"
         with pytest.raises(ValidationError, match=r"5 dimensions and no table holds 5-d vectors \(.*small: 3-d"):
             db.search(vector=[1.0] * 5)
+
+
+def test_a_filter_on_a_column_one_table_lacks_skips_that_table_only(tmp_path: Path) -> None:
+    data, _ = clustered(20, seed=7)
+    plain = schema(title="plain")
+    plain["properties"] = {"key": {"type": "string"}, "doc": {"type": "string"}}
+    plain["indexed_fields"] = []
+    with Database(tmp_path / "db") as db:
+        db.register_schema(schema())
+        db.register_schema(plain)
+        db.insert_batch("items", rows(10), vectors=data[:10])
+        db.insert_batch("plain", [{"key": f"p{i}", "doc": "x"} for i in range(10)], vectors=data[10:])
+        hits = db.search(vector=data[12], top_k=5, where="\"group\" = 'g1'")  # only items has a group
+        assert hits and {e["entity_type"] for e, _ in hits} == {"items"}
+        assert {e["group"] for e, _ in hits} == {"g1"}
+        with pytest.raises(QueryError, match=r"unknown column 'grup'.*did you mean 'group'"):
+            db.search(vector=data[12], top_k=5, where="grup = 'g1'")  # no table knows it: still an error
 
 
 def test_ef_per_call_never_lowers_recall_and_bad_ef_is_refused(tmp_path: Path) -> None:

@@ -100,14 +100,10 @@ class SearchEngine:
                 raise ValidationError("hybrid search ranks by the words of a query text too: pass a query text, "
                                       "not a vector")
             return self._search_by_vector(vector, schema, top_k, where, include_deleted, params, ef)
-        tables = self._tables(schema)
-        hits: list[tuple[dict, float]] = []
-        for table in tables:
-            if schema is None and self._text_mismatch(table):
-                continue  # a table of given vectors another dimension than its provider's: by vector only
-            hits.extend(self._search_table(table, query, top_k, where, hybrid, include_deleted, params, ef=ef))
-        hits.sort(key=lambda hit: -hit[1])
-        return hits[:top_k]
+        # a table of given vectors another dimension than its provider's is searched by vector only
+        tables = [t for t in self._tables(schema) if schema is not None or not self._text_mismatch(t)]
+        return _across(tables, top_k, lambda table: self._search_table(
+            table, query, top_k, where, hybrid, include_deleted, params, ef=ef))
 
     def _text_mismatch(self, table: str) -> str | None:
         schema = self.schemas.get(table)
@@ -128,11 +124,8 @@ class SearchEngine:
             raise ValidationError(f"search: the query vector has {len(query)} dimensions and no table holds "
                                   f"{len(query)}-d vectors ({', '.join(f'{t}: {d}-d' for t, d in held.items())})",
                                   field="vector")
-        hits: list[tuple[dict, float]] = []
-        for table in matching:
-            hits.extend(self._search_table(table, None, top_k, where, False, include_deleted, params, query, ef))
-        hits.sort(key=lambda hit: -hit[1])
-        return hits[:top_k]
+        return _across(matching, top_k, lambda table: self._search_table(
+            table, None, top_k, where, False, include_deleted, params, query, ef))
 
     def _tables(self, schema: str | None) -> list[str]:
         registry = self.schemas
@@ -285,6 +278,26 @@ class _AllowedSet:
 
     def __contains__(self, id16: bytes) -> bool:
         return self.c.allows(id16)
+
+
+def _across(tables: list[str], top_k: int,
+            search: Callable[[str], list[tuple[dict, float]]]) -> list[tuple[dict, float]]:
+    """The best ``top_k`` hits of ``search`` over several tables. A WHERE naming a column one table lacks
+    matches no row of that table (as a metadata filter on a missing key does in Chroma or LanceDB); only a
+    column no searched table knows is an error."""
+    hits: list[tuple[dict, float]] = []
+    unknown: list[QueryError] = []
+    for table in tables:
+        try:
+            hits.extend(search(table))
+        except QueryError as exc:
+            if not str(exc).startswith("unknown column"):
+                raise
+            unknown.append(exc)
+    if unknown and len(unknown) == len(tables):
+        raise unknown[0]
+    hits.sort(key=lambda hit: -hit[1])
+    return hits[:top_k]
 
 
 def _post_filtered(index: AnnIndex, vector: np.ndarray, want: int, candidates: Candidates,
