@@ -390,12 +390,14 @@ class Database:
 
     def traverse(self, start: Any, depth: int = 1, direction: str = "out", rel_type: Any = None,
                  strategy: str = "bfs", limit: int | None = None,
-                 include_deleted: bool = False) -> list[dict[str, Any]]:
+                 include_deleted: bool = False, fields: list[str] | None = None) -> list[dict[str, Any]]:
         """Entities reachable from ``start`` within ``depth`` hops (1–10), as ``{"entity", "depth", "path"}``
         (``path``: the hops ``{"id", "rel_type"}`` from the start; the start itself is not returned).
         ``strategy`` ``bfs`` (by depth) or ``dfs`` (pre-order); ``limit`` caps the number of results;
-        soft-deleted entities are neither returned nor walked through unless ``include_deleted``."""
-        return self.graph.traverse(start, depth, direction, rel_type, strategy, limit, include_deleted)
+        soft-deleted entities are neither returned nor walked through unless ``include_deleted``.
+        ``fields``: each entity holds only these fields (those it has) plus ``id`` and ``entity_type``, and
+        its edge list is not decoded unless ``edges`` is among them."""
+        return self.graph.traverse(start, depth, direction, rel_type, strategy, limit, include_deleted, fields)
 
     def shortest_path(self, a: Any, b: Any, max_depth: int = 6, direction: str = "both", rel_type: Any = None,
                       include_deleted: bool = False) -> dict[str, Any] | None:

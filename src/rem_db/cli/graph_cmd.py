@@ -47,6 +47,8 @@ def traverse(ctx: typer.Context, start: RefArg,
              limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most this many entities.")] = None,
              include_deleted: Annotated[bool, typer.Option("--include-deleted",
                                                            help="Walk through soft-deleted entities too.")] = False,
+             fields: Annotated[list[str] | None, typer.Option(
+                 "--fields", help="Only these entity fields (repeat; id and entity_type always).")] = None,
              fmt: Annotated[GraphFormat | None, typer.Option(
                  "--format", "-f", case_sensitive=False, show_default=False,
                  help="table, json, jsonl, csv or dot (Graphviz); overrides the global --format.")] = None,
@@ -60,7 +62,7 @@ def traverse(ctx: typer.Context, start: RefArg,
     if chosen is GraphFormat.dot:
         print(db.traverse_dot(start, **walk), end="")
         return
-    results = db.traverse(start, **walk)
+    results = db.traverse(start, **walk, fields=list(fields) if fields else None)
     if not results:
         output.message(f"nothing reachable from {start!r} within {depth} hop{'s' if depth != 1 else ''}")
     if chosen in (GraphFormat.json, GraphFormat.jsonl):

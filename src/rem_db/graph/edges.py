@@ -18,6 +18,7 @@ from ..storage.keyspace import Keyspace, prefix_range
 from ..storage.store import Store
 from . import adjacency as adj
 from .adjacency import EdgeValues
+from .cache import Generation, Group, Groups
 from .ids import id16_of, id_text, id_texts
 
 FORWARD, REVERSE = "edges", "reverse_edges"
@@ -66,16 +67,18 @@ class Plan:
     """What to read for a walk in one direction (``out``, ``in`` or ``both``), following every relation type
     or the given ones (in the order given). Nodes are canonical id texts."""
 
-    __slots__ = ("_adjacency", "_rels", "_sides", "_store", "prefix", "start")
+    __slots__ = ("_adjacency", "_cache", "_names", "_rels", "_sides", "_store", "prefix", "start")
 
     def __init__(self, store: Store, ks: Keyspace, direction: str, rels: Sequence[str] | None,
-                 packed: bool = True) -> None:
+                 packed: bool = True, cache: Generation | None = None) -> None:
         self.prefix = ks.prefix
         self.start = ks.rel_offset()
         self._rels = [encode_str(r) for r in rels] if rels else None
         self._store = store
         self._sides = _SIDES[direction]
         self._adjacency = packed and store.has_family(adj.CF)
+        self._cache = cache if self._adjacency else None
+        self._names = RelNames()
 
     def _from_keys(self, cf: str, node: str) -> Iterator[tuple[bytes, str]]:
         return _key_pieces(self._store, cf, self.prefix + id16_of(node), self._rels or (b"",), self.start)
@@ -131,6 +134,57 @@ class Plan:
             pos += size
             size = min(size * 2, 1024)
             yield from zip(chunk, self.pieces(chunk), strict=True)
+
+    def groups(self, nodes: Sequence[str]) -> list[Iterable[Group]]:
+        """Per node, ``(encoded relation type, relation type, neighbour id texts)`` of every followed
+        direction (out before in): what BFS needs. Outgoing lists come from the cache generation when it
+        holds them, else are read (one multi-get for the misses), decoded and kept there; edge keys (a hub,
+        incoming edges) are read lazily, as the walk consumes them."""
+        cache = self._cache
+        if cache is None or self._sides is not _SIDES["out"]:  # incoming edges: from their keys
+            return [self._split(pieces) for pieces in self.pieces(nodes)]
+        lists, rels = cache.lists, self._rels
+        found: list[Any] = [lists.get(n) for n in nodes]
+        missing = [n for n, g in zip(nodes, found, strict=True) if g is None]
+        if rels is not None:
+            found = [g if g is None else self._only_rels(g) for g in found]
+        if missing:
+            cf, names = self._sides[0][0], self._names
+            read = dict(zip(missing, self._lists(missing), strict=True))
+            for k, node in enumerate(nodes):
+                if found[k] is not None:
+                    continue
+                value = read[node]
+                if value is not None and value[:1] == adj.OVERFLOW:  # a hub: its keys (filtered), never kept
+                    found[k] = self._split([self._from_keys(cf, node)])
+                    continue
+                groups: Groups = () if value is None else tuple(
+                    (rel, names(rel), tuple([texts[j:j + ID_TEXT] for j in range(0, len(texts), ID_TEXT)]))
+                    for rel, texts in adj.decode(value))
+                cache.keep(node, groups)
+                found[k] = groups if rels is None else self._only_rels(groups)
+        return found
+
+    def _only_rels(self, groups: Groups) -> Groups:
+        """The groups of the followed relation types, in the order given (a packed list has one per type)."""
+        found = {g[0]: g for g in groups}
+        return tuple(found[rel] for rel in self._rels or () if rel in found)
+
+    def _split(self, pieces: list[Pieces]) -> Iterator[Group]:
+        """Groups from pieces (texts concatenated), produced as they are consumed."""
+        names = self._names
+        for side in pieces:
+            for rel, texts in side:
+                yield rel, names(rel), tuple([texts[j:j + ID_TEXT] for j in range(0, len(texts), ID_TEXT)])
+
+    def group_stream(self, nodes: Sequence[str]) -> Iterator[tuple[str, Iterable[Group]]]:
+        """``(node, groups)`` for a frontier, in chunks that grow from 16 to 1,024 nodes (as :meth:`stream`)."""
+        pos, size, total = 0, 16, len(nodes)
+        while pos < total:
+            chunk = nodes[pos:pos + size]
+            pos += size
+            size = min(size * 2, 1024)
+            yield from zip(chunk, self.groups(chunk), strict=True)
 
     def pairs(self, node: str) -> Iterator[tuple[bytes, str]]:
         """``(encoded relation type, neighbour id text)`` of every edge of one node, in walk order (for DFS)."""

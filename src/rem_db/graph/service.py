@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFoundError
 from . import writes
+from .cache import AdjacencyCache, Generation
 from .edges import Plan, RelNames, list_edges, neighbors_batch
 from .ids import id16_of, id_text
 from .options import (
@@ -20,6 +21,7 @@ from .options import (
     check_strategy,
     rel_filter,
 )
+from .project import check_fields, project, read_records
 from .resolve import resolve_refs
 from .walk import DeletedProbe, Parents, Walked, bfs, chain, dfs, shortest, skipped_ids
 
@@ -34,6 +36,7 @@ class Graph:
     def __init__(self, engine: EntityEngine, schemas: SchemaRegistry) -> None:
         self.engine = engine
         self.schemas = schemas
+        self.cache = AdjacencyCache(engine.store)  # decoded lists and deleted ids, valid until the next write
 
     # -- helpers -----------------------------------------------------------------------------------
     def _entity(self, ref: Any, role: str, include_deleted: bool = True) -> tuple[bytes, dict[str, Any]]:
@@ -51,8 +54,16 @@ class Graph:
         id16, record = self._entity(ref, "entity", include_deleted)
         return self.engine.with_edges([record], [id16])[0]
 
-    def _skip(self, include_deleted: bool) -> Any:
-        return skipped_ids(self.engine, (s.short_name for s in self.schemas.all()), include_deleted)
+    def _skip(self, include_deleted: bool, generation: Generation | None = None) -> Any:
+        tables = tuple(s.short_name for s in self.schemas.all())
+        if generation is None or include_deleted:
+            return skipped_ids(self.engine, tables, include_deleted)
+        skip = generation.skips.get(tables)
+        if skip is None:
+            skip = skipped_ids(self.engine, tables, include_deleted)
+            if not isinstance(skip, DeletedProbe):  # a probe keeps the records one walk read
+                generation.skips[tables] = skip
+        return skip
 
     def _records(self, nodes: list[str], skip: Any) -> list[dict[str, Any] | None]:
         ids = [id16_of(n) for n in nodes]
@@ -60,8 +71,8 @@ class Graph:
             return self.engine.with_edges([skip.records.get(n) for n in nodes], ids)
         return self.engine.get_many(ids)
 
-    def _plan(self, direction: str, rels: Sequence[str] | None) -> Plan:
-        return Plan(self.engine.store, self.engine.ks, direction, rels, self.engine.packed_adjacency)
+    def _plan(self, direction: str, rels: Sequence[str] | None, generation: Generation | None = None) -> Plan:
+        return Plan(self.engine.store, self.engine.ks, direction, rels, self.engine.packed_adjacency, generation)
 
     @staticmethod
     def _with_paths(found: list[tuple[str, int]], parents: Parents) -> Walked:
@@ -88,9 +99,10 @@ class Graph:
         rels = rel_filter(rel_type)
         strategy = check_strategy(strategy)
         limit = check_limit(limit)
+        generation = self.cache.generation()  # before anything is read: a later write makes a new one
         start16, _ = self._entity(start, "traversal start", include_deleted)
-        skip = self._skip(include_deleted)
-        plan = self._plan(direction, rels)
+        skip = self._skip(include_deleted, generation)
+        plan = self._plan(direction, rels, generation)
         if strategy == "bfs":
             return bfs(plan, id_text(start16), depth, skip, limit), skip
         found, parents = dfs(plan, id_text(start16), depth, skip, limit)
@@ -98,14 +110,24 @@ class Graph:
 
     # -- reads -------------------------------------------------------------------------------------
     def traverse(self, start: Any, depth: int = 1, direction: str = "out", rel_type: Any = None,
-                 strategy: str = "bfs", limit: int | None = None,
-                 include_deleted: bool = False) -> list[dict[str, Any]]:
+                 strategy: str = "bfs", limit: int | None = None, include_deleted: bool = False,
+                 fields: Any = None) -> list[dict[str, Any]]:
+        wanted = check_fields(fields)
         (ids, found), skip = self._walk(start, depth, direction, rel_type, strategy, limit, include_deleted)
-        records = self._records(ids, skip)
-        return [{"entity": record, "depth": r["depth"], "path": r["path"]}
-                for r, record in zip(found, records, strict=True)
-                # None / deleted: removed or soft-deleted by another thread since the walk read the edges
-                if record is not None and (include_deleted or record.get("deleted_at") is None)]
+        if wanted is None:
+            records = self._records(ids, skip)
+        elif isinstance(skip, DeletedProbe) and "edges" not in wanted:  # the walk read them already
+            records = [skip.records.get(n) for n in ids]
+        else:
+            records = read_records(self.engine, [id16_of(n) for n in ids], wanted)
+        out = [{"entity": record, "depth": r["depth"], "path": r["path"]}
+               for r, record in zip(found, records, strict=True)
+               # None / deleted: removed or soft-deleted by another thread since the walk read the edges
+               if record is not None and (include_deleted or record.get("deleted_at") is None)]
+        if wanted is not None:
+            for r in out:
+                r["entity"] = project(r["entity"], wanted)
+        return out
 
     def traverse_ids(self, start: Any, depth: int = 1, direction: str = "out", rel_type: Any = None,
                      strategy: str = "bfs", limit: int | None = None,

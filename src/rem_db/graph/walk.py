@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..storage.codec import TAG_NULL, decode_str
+from ..storage.codec import TAG_NULL
 from .edges import ID_TEXT, Plan
 from .ids import id16_of, id_text
 
@@ -70,37 +70,41 @@ def bfs(plan: Plan, start: str, depth: int, skip: Any, limit: int | None) -> Wal
     shortest distance, with its path (hops ``{"id", "rel_type"}`` from the start), in discovery order:
     the ids, and the results ``{"id", "depth", "path"}`` built as the nodes are found.
 
-    This is the traversal hot loop: one multi-get per chunk of the frontier, and per edge a slice and two
-    set/dict lookups; per new node one hop dict, one path list and its result dict. A node's hop dict is
-    shared by the paths of everything reached through it (each path is its own list)."""
+    This is the traversal hot loop: the neighbours come decoded (:meth:`Plan.groups`, from the adjacency
+    cache when a walk since the last write expanded the node), and per edge one or two set/dict lookups;
+    per new node one hop dict, one path list and its result dict. A node's hop dict is shared by the paths
+    of everything reached through it (each path is its own list)."""
     paths: dict[str, list[Hop]] = {start: []}
     order: list[str] = []
     results: list[dict[str, Any]] = []
     if limit == 0:
         return order, results
     room = limit if limit is not None else -1  # counts down to 0; without a limit it never reaches it
-    names: dict[bytes, str] = {}
     frontier = [start]
+    append = results.append
     for level in range(1, depth + 1):
         following: list[str] = []
-        for node, sides in plan.stream(frontier):
+        add = following.append
+        for node, groups in plan.group_stream(frontier):
             before = paths[node]
-            for pieces in sides:
-                for raw, texts in pieces:
-                    rel = names.get(raw)
-                    if rel is None:
-                        rel = names[raw] = decode_str(raw)[0]
-                    for j in range(0, len(texts), ID_TEXT):
-                        other = texts[j:j + ID_TEXT]
-                        if other in paths or (skip and other in skip):
-                            continue
-                        path = paths[other] = [*before, {"id": other, "rel_type": rel}]
-                        following.append(other)
-                        results.append({"id": other, "depth": level, "path": path})
-                        room -= 1
-                        if room == 0:
-                            order += following
-                            return order, results
+            for _, rel, others in groups:
+                if room < 0:  # no limit: the same steps without the count
+                    for other in others:
+                        if other not in paths and not (skip and other in skip):
+                            path = paths[other] = [*before, {"id": other, "rel_type": rel}]
+                            add(other)
+                            append({"id": other, "depth": level, "path": path})
+                    continue
+                for other in others:
+                    if other in paths or (skip and other in skip):
+                        continue
+                    path = paths[other] = [*before, {"id": other, "rel_type": rel}]
+                    add(other)
+                    append({"id": other, "depth": level, "path": path})
+                    room -= 1
+                    if room == 0:
+                        order += following
+                        return order, results
         if not following:
             break
         order += following
