@@ -26,10 +26,10 @@ lint: setup
 	$(BIN)/mypy  # files and options: [tool.mypy] in pyproject.toml
 
 test: setup lint
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=25  # the slowest tests are listed at the end
 
 test-long: setup  # the reliability campaigns at full size (kill -9, index corruption, fuzz); figures in bench/RESULTS.md
-	$(BIN)/pytest -m long -p no:cacheprovider
+	$(BIN)/pytest -m long -p no:cacheprovider --timeout=7200
 
 bench: setup  # every bar of SPEC §16 but the manual 1M-vector run (see bench/RESULTS.md); takes a while
 	$(BIN)/python bench/bench_core.py

@@ -140,8 +140,10 @@ def catch_up(work: Path, count: int) -> dict[str, float]:
     return {"entries": position, "seconds": seconds, "entries_per_s": position / seconds}
 
 
-def overhead(work: Path, count: int, rounds: int) -> dict[str, float]:
-    db = Database(work / "overhead-primary")
+def overhead(work: Path, count: int, rounds: int, batch: int = 1) -> dict[str, float]:
+    """Per write call (``batch`` rows each: ``insert`` for 1, else ``insert_batch``), with one replica
+    following vs none."""
+    db = Database(work / f"overhead-primary-{batch}")
     db.register_schema(TABLE)
     base, follow = [], []
     n = 0
@@ -151,15 +153,19 @@ def overhead(work: Path, count: int, rounds: int) -> dict[str, float]:
             server = replica = None
             if connected:
                 server = db.serve(port=0)
-                replica = ReplicaProcess(work / f"overhead-replica-{r}", server.address)
+                replica = ReplicaProcess(work / f"overhead-replica-{batch}-{r}", server.address)
                 replica.wait(db._store.wal_seq())
             times = []
             cpu = time.process_time()
             for _ in range(count):
+                rows = [row(n + i) for i in range(batch)]
                 start = time.perf_counter()
-                db.insert("events", row(n))
+                if batch == 1:
+                    db.insert("events", rows[0])
+                else:
+                    db.insert_batch("events", rows)
                 times.append(time.perf_counter() - start)
-                n += 1
+                n += batch
             if replica is not None and server is not None:
                 replica.wait(db._store.wal_seq())  # the primary's sending work is counted until all is sent
             cpu = (time.process_time() - cpu) / count * 1e6
@@ -181,6 +187,7 @@ def main() -> None:
     parser.add_argument("--catchup", type=int, default=100_000)
     parser.add_argument("--overhead", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=100, help="rows per insert_batch call (1: skip that part)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="rem-bench-repl-") as tmp:
         work = Path(tmp)
@@ -196,6 +203,10 @@ def main() -> None:
             up = catch_up(work, args.catchup)
             print(f"catch-up: {up['entries']:.0f} entries in {up['seconds']:.2f} s = {up['entries_per_s']:,.0f} "
                   f"entries/s")
+        if args.batch > 1:
+            bulk = overhead(work, args.overhead // args.batch * 10, args.rounds, args.batch)
+            print(f"primary insert_batch of {args.batch} rows: none {bulk['none_us']:.1f} us, one replica "
+                  f"{bulk['one_replica_us']:.1f} us (ratio {bulk['ratio']:.3f}); CPU ratio {bulk['cpu_ratio']:.3f}")
         over = overhead(work, args.overhead, args.rounds)
         print(f"primary single insert: none {over['none_us']:.1f} us, one replica following "
               f"{over['one_replica_us']:.1f} us (ratio {over['ratio']:.3f}, {over['rounds']} interleaved rounds "

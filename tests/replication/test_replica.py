@@ -130,6 +130,38 @@ def test_a_diverged_history_is_refused(primary: Database, tmp_path: Path) -> Non
         replica.close()
 
 
+def test_a_replica_ahead_of_its_primary_is_refused_not_synced(primary: Database, tmp_path: Path) -> None:
+    """A replica of a longer history pointed at a shorter one (another database, or the primary restored from
+    an older backup) is an error in both modes, and keeps its data."""
+    for n in range(30):
+        primary.insert("notes", note(n))
+    server = primary.serve(port=0)
+    replica = Database.open_replica(tmp_path / "replica", server.address)
+    replica.replicate()
+    position = replica._store.wal_seq()
+    replica.close()
+    server.stop()
+    with hashing_provider():
+        shorter = Database(tmp_path / "shorter")
+        try:
+            shorter.register_schema(copy.deepcopy(NOTES))
+            shorter.insert("notes", note(1))
+            other = shorter.serve(port=0)
+            for follow in (False, True):
+                again = Database.open_replica(tmp_path / "replica", other.address)
+                try:
+                    with pytest.raises(ReplicationError, match=f"at sequence {position}, ahead of the primary"):
+                        if follow:
+                            again.replicate(follow=True).wait(timeout=30)  # the following thread's refusal
+                        else:
+                            again.replicate()
+                    assert again._store.wal_seq() == position and again.count("notes") == 30
+                finally:
+                    again.close()
+        finally:
+            shorter.close()
+
+
 def test_status_reports(primary: Database, tmp_path: Path) -> None:
     for n in range(10):
         primary.insert("notes", note(n))

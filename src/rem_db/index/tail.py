@@ -41,12 +41,13 @@ class PendingTail:
         else:
             self.exact.upsert(ids, vectors)
 
-    def take(self, limit: int) -> list[tuple[int, list[bytes], np.ndarray | None]]:
-        """Pop entries holding up to ``limit`` ids (at least one entry): the caller applies them to the graph
-        and then calls :meth:`settle` with them."""
+    def take(self, limit: int, upto: int | None = None) -> list[tuple[int, list[bytes], np.ndarray | None]]:
+        """Pop entries holding up to ``limit`` ids (at least one entry), only those of commits ``<= upto``
+        when given: the caller applies them to the graph and then calls :meth:`settle` with them."""
         taken: list[tuple[int, list[bytes], np.ndarray | None]] = []
         rows = 0
-        while self.entries and (not taken or rows + len(self.entries[0][1]) <= limit):
+        while self.entries and (not taken or rows + len(self.entries[0][1]) <= limit) \
+                and (upto is None or self.entries[0][0] <= upto):
             entry = self.entries.pop(0)
             taken.append(entry)
             rows += len(entry[1])

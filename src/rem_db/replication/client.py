@@ -177,7 +177,12 @@ class Replicator:
                 status = stub.GetStatus(pb.StatusRequest(), metadata=metadata, timeout=10)
                 target_seq = int(status.current_seq)
                 self.status.primary_seq = target_seq
-                if self.target.position() >= target_seq:
+                position = self.target.position()
+                if position > target_seq:  # the primary's Subscribe refuses this too; say so without asking
+                    raise ReplicationError(f"the replica is at sequence {position}, ahead of the primary "
+                                           f"({target_seq}): their histories diverged; make a new replica (an "
+                                           f"empty directory) or promote it")
+                if position == target_seq:
                     self._synced()
                     return False, target_seq
             acks: queue.Queue[int | None] = queue.Queue()
