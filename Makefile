@@ -45,6 +45,7 @@ bench: setup  # every bar of SPEC §16 but the manual 1M-vector run (see bench/R
 	$(BIN)/python bench/bench_ask.py
 	$(BIN)/python bench/bench_dream.py
 	$(BIN)/python bench/bench_replication.py
+	$(BIN)/python bench/bench_replication_overhead.py
 	$(BIN)/python bench/bench_replication_backup.py
 
 bench-peers: setup  # REM vs Chroma, LanceDB, Qdrant (local), sqlite-vec at 100k (bench/peers/README.md); long

@@ -35,6 +35,8 @@ log = logging.getLogger("rem_db.replication")
 STATES = ("disconnected", "connecting", "syncing", "synced", "error")
 STATUS_FILE = "replication-replica.json"
 HEARTBEAT_SECONDS = 1.0
+#: the shortest time between two acknowledgements the replica sends (they only feed the primary's status)
+ACK_INTERVAL = 0.05
 #: a stream silent for this long (no entries, no heartbeat) is taken as dead and reconnected
 SILENCE_SECONDS = 5.0
 STATUS_WRITE_INTERVAL = 0.5
@@ -269,6 +271,10 @@ class Replicator:
                     return
                 ack = max(ack, newer)
             yield pb.SubscribeRequest(replica_id=self.replica_id, ack_seq=ack, heartbeat=True)
+            # one acknowledgement per ACK_INTERVAL at most (the newest position then): each message costs the
+            # primary's gRPC threads a turn at the GIL its writer is using
+            if self.stop_event.wait(ACK_INTERVAL):
+                return
 
     # -- states --------------------------------------------------------------------------------------
     def _synced(self) -> None:

@@ -61,6 +61,7 @@ class WalFeed:
         self._latest = store.wal_seq()
         self._committed_at = now_us()
         self._closed = False
+        self._waiters = 0  # streams inside wait_beyond
         self._poller: threading.Thread | None = None
         self.poll_interval = poll_interval
         self.poll_error: str | None = None
@@ -72,10 +73,14 @@ class WalFeed:
 
     # -- learning of commits ---------------------------------------------------------------------------
     def _committed(self, seq: int) -> None:
-        with self._cond:
-            self._latest = seq
-            self._committed_at = now_us()
-            self._cond.notify_all()
+        # on the writer's commit path: no lock unless a stream is waiting (a stream coalescing a burst reads
+        # the new position when it wakes). A waiter registers under the lock before it checks the position,
+        # and the position is set before the waiter count is read, so no wake-up is lost.
+        self._latest = seq
+        self._committed_at = now_us()
+        if self._waiters:
+            with self._cond:
+                self._cond.notify_all()
 
     def _poll(self) -> None:
         seen: tuple[tuple[str, int, int], ...] | None = None
@@ -110,7 +115,11 @@ class WalFeed:
     def wait_beyond(self, seq: int, timeout: float) -> bool:
         """Wait until a commit after ``seq`` is published (True) or ``timeout`` passes / the feed closes."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._latest > seq or self._closed, timeout) and not self._closed
+            self._waiters += 1
+            try:
+                return self._cond.wait_for(lambda: self._latest > seq or self._closed, timeout) and not self._closed
+            finally:
+                self._waiters -= 1
 
     def read(self, from_seq: int, max_entries: int = BATCH_ENTRIES,
              max_bytes: int = BATCH_BYTES) -> list[tuple[int, bytes]]:
