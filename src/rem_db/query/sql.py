@@ -198,9 +198,16 @@ class Converter:
             if label is None:
                 label = (str(node.this).split()[0].upper() if isinstance(node, exp.Command) and node.this
                          else kind.upper())
+            start = self._first_word()
+            typed = self.text[start:].split(None, 1)[0].upper() if self.text[start:].strip() else ""
+            if label not in ("UNION", "INTERSECT", "EXCEPT") and label != typed:
+                # not the statement the user typed (e.g. ``SELECT$1 …`` read as an alias): a syntax error,
+                # never the parser's own name for what it built
+                raise error("syntax error: this does not read as a query (SELECT … FROM table, LOOKUP, SEARCH "
+                            "or TRAVERSE)", self.text, start)
             raise error(f"{label} statements are not supported: queries are read-only SELECTs over one "
                         f"table, or LOOKUP / SEARCH / TRAVERSE", self.text, max(self.pos(node), 0)
-                        if label in ("UNION", "INTERSECT", "EXCEPT") else self._first_word())
+                        if label in ("UNION", "INTERSECT", "EXCEPT") else start)
         for key, value in node.args.items():
             if value and key not in _SELECT_CLAUSES:
                 label = _CLAUSE_NAMES.get(key, key.upper())
