@@ -87,8 +87,11 @@ class EntityEngine:
         return orjson.loads(raw) if raw is not None else None
 
     def get_stored_many(self, ids: list[bytes]) -> list[dict[str, Any] | None]:
-        raws = self.store.multi_get(ENTITIES, [self.ks.entity(i) for i in ids])
-        return [orjson.loads(r) if r is not None else None for r in raws]
+        return [orjson.loads(r) if r is not None else None for r in self.get_raw_many(ids)]
+
+    def get_raw_many(self, ids: list[bytes]) -> list[bytes | None]:
+        """The stored JSON bytes of ``ids`` (``None``: missing), undecoded."""
+        return self.store.multi_get(ENTITIES, [self.ks.entity(i) for i in ids])
 
     def with_edges(self, records: list[Any], ids: list[bytes] | None = None) -> list[Any]:
         """Put the ``edges`` list back into stored hubs among ``records`` (``None`` entries allowed), in

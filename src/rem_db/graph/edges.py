@@ -9,7 +9,7 @@ reverse, ``rel_type`` escaped and terminated so any text round-trips. Values: ``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
@@ -128,12 +128,7 @@ class Plan:
     def stream(self, nodes: Sequence[str]) -> Iterator[tuple[str, list[Pieces]]]:
         """``(node, pieces per direction)`` for a frontier, read in chunks that grow from 16 to 1,024 nodes, so
         a walk that stops early (a limit) has not read the lists of the whole frontier."""
-        pos, size, total = 0, 16, len(nodes)
-        while pos < total:
-            chunk = nodes[pos:pos + size]
-            pos += size
-            size = min(size * 2, 1024)
-            yield from zip(chunk, self.pieces(chunk), strict=True)
+        return _chunked(nodes, self.pieces)
 
     def groups(self, nodes: Sequence[str]) -> list[Iterable[Group]]:
         """Per node, ``(encoded relation type, relation type, neighbour id texts)`` of every followed
@@ -159,8 +154,7 @@ class Plan:
                     found[k] = self._split([self._from_keys(cf, node)])
                     continue
                 groups: Groups = () if value is None else tuple(
-                    (rel, names(rel), tuple([texts[j:j + ID_TEXT] for j in range(0, len(texts), ID_TEXT)]))
-                    for rel, texts in adj.decode(value))
+                    (rel, names(rel), _split_texts(texts)) for rel, texts in adj.decode(value))
                 cache.keep(node, groups)
                 found[k] = groups if rels is None else self._only_rels(groups)
         return found
@@ -175,16 +169,11 @@ class Plan:
         names = self._names
         for side in pieces:
             for rel, texts in side:
-                yield rel, names(rel), tuple([texts[j:j + ID_TEXT] for j in range(0, len(texts), ID_TEXT)])
+                yield rel, names(rel), _split_texts(texts)
 
     def group_stream(self, nodes: Sequence[str]) -> Iterator[tuple[str, Iterable[Group]]]:
         """``(node, groups)`` for a frontier, in chunks that grow from 16 to 1,024 nodes (as :meth:`stream`)."""
-        pos, size, total = 0, 16, len(nodes)
-        while pos < total:
-            chunk = nodes[pos:pos + size]
-            pos += size
-            size = min(size * 2, 1024)
-            yield from zip(chunk, self.groups(chunk), strict=True)
+        return _chunked(nodes, self.groups)
 
     def pairs(self, node: str) -> Iterator[tuple[bytes, str]]:
         """``(encoded relation type, neighbour id text)`` of every edge of one node, in walk order (for DFS)."""
@@ -245,3 +234,19 @@ def neighbors_batch(plan: Plan, nodes: Sequence[str]) -> dict[str, list[tuple[st
                 name = names(rel)
                 found += [(label, name, texts[j:j + ID_TEXT]) for j in range(0, len(texts), ID_TEXT)]
     return out
+
+
+def _split_texts(texts: str) -> tuple[str, ...]:
+    """The neighbour id texts packed end to end in ``texts``."""
+    return tuple([texts[j:j + ID_TEXT] for j in range(0, len(texts), ID_TEXT)])
+
+
+def _chunked(nodes: Sequence[str], read: Callable[[Sequence[str]], Sequence[Any]]) -> Iterator[tuple[str, Any]]:
+    """``(node, read(chunk)[k])`` for a frontier, read in chunks that grow from 16 to 1,024 nodes, so a walk
+    that stops early (a limit) has not read the lists of the whole frontier."""
+    pos, size, total = 0, 16, len(nodes)
+    while pos < total:
+        chunk = nodes[pos:pos + size]
+        pos += size
+        size = min(size * 2, 1024)
+        yield from zip(chunk, read(chunk), strict=True)

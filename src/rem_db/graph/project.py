@@ -20,7 +20,6 @@ from ..errors import ValidationError
 if TYPE_CHECKING:
     from ..entities.engine import EntityEngine
 
-ENTITIES = "entities"
 _EDGES = b',"edges":['
 ALWAYS = ("id", "entity_type")  # in every projected entity
 
@@ -53,9 +52,8 @@ def read_records(engine: EntityEngine, ids: Sequence[bytes], fields: tuple[str, 
     ``edges`` (then whole, hubs' lists read from their keys)."""
     if "edges" in fields:
         return engine.get_many(list(ids))
-    raws = engine.store.multi_get(ENTITIES, [engine.ks.entity(i) for i in ids])
     out: list[dict[str, Any] | None] = []
-    for raw in raws:
+    for raw in engine.get_raw_many(list(ids)):
         if raw is None:
             out.append(None)
             continue

@@ -88,13 +88,6 @@ def bfs(plan: Plan, start: str, depth: int, skip: Any, limit: int | None) -> Wal
         for node, groups in plan.group_stream(frontier):
             before = paths[node]
             for _, rel, others in groups:
-                if room < 0:  # no limit: the same steps without the count
-                    for other in others:
-                        if other not in paths and not (skip and other in skip):
-                            path = paths[other] = [*before, {"id": other, "rel_type": rel}]
-                            add(other)
-                            append({"id": other, "depth": level, "path": path})
-                    continue
                 for other in others:
                     if other in paths or (skip and other in skip):
                         continue

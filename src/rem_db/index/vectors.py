@@ -334,7 +334,6 @@ class VectorIndexes:
             index = handle.index
             if index is None or handle.dropped or handle.replay is not None:
                 return
-            self._apply_pending(handle, index, upto=seq)
             if not handle.dirty and index.seq >= seq:
                 return
             index.seq = max(index.seq, seq)

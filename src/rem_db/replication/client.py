@@ -28,7 +28,7 @@ from .feed import now_us
 from .proto import replication_pb2 as pb
 from .proto import replication_pb2_grpc as pb_grpc
 from .security import call_metadata, channel
-from .server import digest
+from .server import ahead_of_primary, digest
 
 log = logging.getLogger("rem_db.replication")
 
@@ -181,9 +181,7 @@ class Replicator:
                 self.status.primary_seq = target_seq
                 position = self.target.position()
                 if position > target_seq:  # the primary's Subscribe refuses this too; say so without asking
-                    raise ReplicationError(f"the replica is at sequence {position}, ahead of the primary "
-                                           f"({target_seq}): their histories diverged; make a new replica (an "
-                                           f"empty directory) or promote it")
+                    raise ReplicationError(ahead_of_primary(position, target_seq))
                 if position == target_seq:
                     self._synced()
                     return False, target_seq

@@ -57,6 +57,12 @@ class ReplicaSession:
     connected_at_us: int = field(default_factory=now_us)
 
 
+def ahead_of_primary(position: int, latest: int) -> str:
+    """Why a replica at ``position`` cannot follow a primary whose last commit is ``latest`` (< position)."""
+    return (f"the replica is at sequence {position}, ahead of the primary ({latest}): their histories diverged; "
+            f"make a new replica (an empty directory) or promote it")
+
+
 class ReplicationService(pb_grpc.ReplicationServicer):
     """Subscribe and GetStatus over one feed."""
 
@@ -147,9 +153,7 @@ class ReplicationService(pb_grpc.ReplicationServicer):
     def _check_history(self, first: pb.SubscribeRequest, start: int, context: grpc.ServicerContext) -> None:
         position = start - 1
         if position > self.feed.latest:
-            context.abort(grpc.StatusCode.FAILED_PRECONDITION,
-                          f"the replica is at sequence {position}, ahead of the primary ({self.feed.latest}): "
-                          f"their histories diverged; make a new replica (an empty directory) or promote it")
+            context.abort(grpc.StatusCode.FAILED_PRECONDITION, ahead_of_primary(position, self.feed.latest))
         if position and first.last_digest:
             mine = self.feed.record(position)
             if mine is not None and digest(mine) != first.last_digest:
