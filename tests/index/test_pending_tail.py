@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from vector_items import ITEMS, unit
 
 from rem_db import Database
@@ -114,3 +115,50 @@ def test_small_data_results_equal_exact_search(tmp_path: Path) -> None:
         for query in unit(rng.standard_normal((10, DIMS))):
             got = [e["key"].encode() for e, _ in db.search(vector=query, schema="items", top_k=10, ef=400)]
             assert got == exact(state, query, 10)
+
+
+def test_a_large_commit_is_taken_in_parts() -> None:
+    rng = np.random.default_rng(5)
+    tail = PendingTail(DIMS)
+    vectors = unit(rng.standard_normal((100, DIMS)))
+    tail.add(7, ids(100), vectors)
+    tail.add(8, ids(3, 100), None)
+    first = tail.take(32)
+    assert [(p.seq, len(p.ids), p.last) for p in first] == [(7, 32, False)] and tail.rows == 71
+    np.testing.assert_array_equal(first[0].vectors, vectors[:32])
+    rest = tail.take(1000, upto=7)
+    assert [(p.seq, len(p.ids), p.last) for p in rest] == [(7, 68, True)]  # the last part completes commit 7
+    np.testing.assert_array_equal(rest[0].vectors, vectors[32:])
+    assert tail.take(1000, upto=7) == [] and tail.rows == 3
+
+
+def test_only_ids_with_an_older_vector_in_the_graph_are_masked() -> None:
+    rng = np.random.default_rng(6)
+    graph = HnswIndex(DIMS)
+    old = unit(rng.standard_normal((200, DIMS)))
+    graph.upsert(ids(200), old)
+    tail = PendingTail(DIMS)
+    tail.graph_has = lambda id16: graph.label_of(id16) is not None
+    new = unit(rng.standard_normal((300, DIMS)))
+    tail.add(1, ids(300, 200), new)  # a bulk load of new ids: nothing to mask in the graph
+    assert not tail.suspects and not TailView(graph, tail).masked
+    moved = unit(rng.standard_normal((2, DIMS)))
+    tail.add(2, ids(2), moved)  # two graph rows get new vectors: their old ones must not be found
+    assert tail.suspects == set(ids(2))
+    again = unit(rng.standard_normal((1, DIMS)))
+    tail.add(3, ids(1, 200), again)  # a pending new id changed again before the graph has it
+    taken = tail.take(300)  # commit 1 reaches the graph; id 200 still has commit 3 pending
+    graph.upsert(taken[0][1], taken[0][2])
+    tail.settle(taken)
+    assert tail.suspects == set(ids(2)) | set(ids(1, 200))
+    view = TailView(graph, tail)
+    assert view.search(old[0], 1)[0][0] != ids(1)[0]  # the old vector of a moved row is masked
+    assert view.search(moved[1], 1)[0][0] == ids(1, 1)[0]
+    assert view.search(again[0], 1)[0] == (ids(1, 200)[0], pytest.approx(1.0, abs=1e-5))
+    # its superseded vector (in the graph now) is masked: only the pending one can match
+    assert all(i != ids(1, 200)[0] or score < 0.9 for i, score in view.search(new[0], 5))
+    rest = tail.take(1000)
+    for piece in rest:
+        graph.upsert(piece.ids, piece.vectors)
+    tail.settle(rest)
+    assert not tail.suspects and not tail.touched

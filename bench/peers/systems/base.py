@@ -33,6 +33,10 @@ class System:
         system says the load is done (its own bulk path, as a user would call it)."""
         raise NotImplementedError
 
+    def wait_indexed(self) -> None:
+        """Block until the vector index covers every loaded row (a no-op where the load builds it before
+        returning)."""
+
     def open(self) -> None:
         """Open the existing collection in ``path`` (a fresh process calls this, then ``search``)."""
         raise NotImplementedError

@@ -42,6 +42,9 @@ class RemSystem(System):
             written = self.db.insert_batch(TABLE, chunk, vectors=vectors[start:start + BATCH])
             self.ids.update((e["doc_id"], e["id"]) for e in written)
 
+    def wait_indexed(self) -> None:
+        self.db.wait_idle()  # the worker moves the pending tail into the HNSW graph, then saves it
+
     def open(self) -> None:
         self.db = Database(self.path)
 

@@ -22,6 +22,15 @@ CF = "fulltext"
 META = "meta"
 K1 = 1.2
 B = 0.75
+_STASH = "bm25-stats"  # tables whose totals a batch changed (put once, just before it is written)
+_TF = [n.to_bytes(2, "big") for n in range(256)]
+
+
+def _tf(count: int) -> bytes:
+    """A term frequency as stored (2 bytes, capped at 65535)."""
+    return _TF[count] if count < 256 else min(count, 65535).to_bytes(2, "big")
+
+
 _WORD = re.compile(r"\w+(?:[-.]\w+)*", re.UNICODE)  # identifiers joined by - _ . stay one match
 _PARTS = re.compile(r"[-_.]+")
 STOPWORDS = frozenset({
@@ -106,6 +115,7 @@ class FullTextIndex:
         """Drop a table's totals (its postings went with its rows)."""
         batch.delete(META, self._stats_key(table))
         self._stats.pop(table, None)
+        batch.stash.get(_STASH, set()).discard(table)
 
     def forget_stats(self) -> None:
         """Drop cached totals (after a failed write, they are re-read from the store)."""
@@ -120,9 +130,10 @@ class FullTextIndex:
         prefix = self._posting_prefix
         for term in old.keys() - new.keys():
             batch.delete(CF, prefix(table, term) + id16)
-        for term, tf in new.items():
-            if old.get(term) != tf:
-                batch.put(CF, prefix(table, term) + id16, min(tf, 65535).to_bytes(2, "big"))
+        changed = [(term, tf) for term, tf in new.items() if old.get(term) != tf] if old else new.items()
+        cached = self._prefixes.get  # inlined _posting_prefix hits: a document has dozens of terms
+        batch.put_many(CF, [(cached((table, term)) or prefix(table, term)) + id16 for term, _ in changed],
+                       [_tf(tf) for _, tf in changed])
         stats = self.stats(table)
         if old_text is not None:
             stats["docs"] -= 1
@@ -133,7 +144,19 @@ class FullTextIndex:
             batch.put(CF, self.ks.doc_length(table, id16), sum(new.values()).to_bytes(4, "big"))
         else:
             batch.delete(CF, self.ks.doc_length(table, id16))
-        batch.put(META, self._stats_key(table), orjson.dumps(stats))
+        self._stage_stats(batch, table)
+
+    def _stage_stats(self, batch: Batch, table: str) -> None:
+        """Put the table's totals once per batch, as they are when it is written (not once per document)."""
+        tables: set[str] | None = batch.stash.get(_STASH)
+        if tables is None:
+            tables = batch.stash[_STASH] = set()
+            batch.before_write.append(lambda: self._put_stats(batch, tables))
+        tables.add(table)
+
+    def _put_stats(self, batch: Batch, tables: set[str]) -> None:
+        for table in tables:
+            batch.put(META, self._stats_key(table), orjson.dumps(self.stats(table)))
 
     def _posting_prefix(self, table: str, term: str) -> bytes:
         """``ks.posting_prefix`` cached: a bulk load writes the same terms again and again."""

@@ -25,6 +25,7 @@ class ExactIndex(Labels):
         self.dimensions = dimensions
         self.seq = 0
         self.matrix = np.zeros((max(capacity, 16), dimensions), dtype=np.float32)
+        self.alive = np.zeros(len(self.matrix), dtype=bool)  # rows holding a live id
 
     def set_ef(self, ef: int) -> None:
         """Nothing to tune: every search is exact."""
@@ -36,10 +37,18 @@ class ExactIndex(Labels):
             grown = np.zeros((max(len(self.ids), 2 * len(self.matrix)), self.dimensions), dtype=np.float32)
             grown[:len(self.matrix)] = self.matrix
             self.matrix = grown
+            self.alive = np.concatenate([self.alive, np.zeros(len(grown) - len(self.alive), dtype=bool)])
         self.matrix[labels] = rows
+        self.alive[labels] = True
 
     def remove(self, ids: list[bytes]) -> None:
-        self.release(ids)
+        self.alive[self.release(ids)] = False
+
+    def restore(self, ids: list[bytes | None]) -> None:
+        """Rebuild the map from a saved ``ids`` list (rows ``0..len(ids)`` of :attr:`matrix`)."""
+        super().restore(ids)
+        self.alive = np.zeros(max(len(self.matrix), len(ids)), dtype=bool)
+        self.alive[:len(ids)] = [i is not None for i in ids]
 
     def vectors(self, ids: list[bytes]) -> np.ndarray:
         return self.matrix[[self.labels[i] for i in ids]].reshape(len(ids), self.dimensions)
@@ -52,12 +61,18 @@ class ExactIndex(Labels):
     def search(self, vector: np.ndarray, k: int, allowed: Callable[[int], bool] | None = None,
                ef: int | None = None) -> list[tuple[bytes, float]]:
         """Exactly the ``k`` nearest (``ef`` is accepted for the protocol: an exact search has no breadth)."""
-        live = np.fromiter((n for n, i in enumerate(self.ids) if i is not None and (allowed is None or allowed(n))),
-                           dtype=np.int64)
+        rows = len(self.ids)
+        if allowed is None:  # one product over the rows in place (no copy), dead rows dropped after
+            live = np.flatnonzero(self.alive[:rows])
+            scores = self.matrix[:rows] @ np.asarray(vector, dtype=np.float32).reshape(-1)
+            if len(live) < rows:
+                scores = scores[live]
+        else:
+            live = np.fromiter((n for n, i in enumerate(self.ids) if i is not None and allowed(n)), dtype=np.int64)
+            scores = self.matrix[live] @ np.asarray(vector, dtype=np.float32).reshape(-1)
         k = min(k, len(live))
         if k <= 0:
             return []
-        scores = self.matrix[live] @ np.asarray(vector, dtype=np.float32).reshape(-1)
         top = np.argpartition(-scores, k - 1)[:k] if k < len(live) else np.arange(len(live))
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.ids[int(live[n])] or b"", float(scores[n])) for n in top]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,6 +22,16 @@ from .exact import ExactIndex
 OFFSET = 1 << 48
 
 
+class Piece(NamedTuple):
+    """Changes taken from the tail: ids of commit ``seq`` (their vectors, or None for removals); ``last``
+    when no part of that commit is left in the tail."""
+
+    seq: int
+    ids: list[bytes]
+    vectors: np.ndarray | None
+    last: bool
+
+
 class PendingTail:
     """Pending changes in commit order plus the latest state of every id they touch (callers lock)."""
 
@@ -29,41 +40,62 @@ class PendingTail:
         self.rows = 0  # ids over all entries
         self.exact = ExactIndex(dimensions)  # latest vector of each pending upserted id
         self.touched: dict[bytes, int] = {}  # id -> pending entries that change it
+        # touched ids that may have an older vector in the graph: the graph's results must leave them out.
+        # A bulk load of new ids leaves this empty, so a search need not look at every pending id.
+        self.suspects: set[bytes] = set()
+        #: whether the graph holds an id (set by the index's owner; the default suspects every id)
+        self.graph_has: Callable[[bytes], bool] = lambda id16: True
 
     def add(self, seq: int, ids: list[bytes], vectors: np.ndarray | None) -> None:
         self.entries.append((seq, ids, vectors))
         self.rows += len(ids)
-        touched = self.touched
+        touched, graph_has, suspects = self.touched, self.graph_has, self.suspects
         for id16 in ids:
             touched[id16] = touched.get(id16, 0) + 1
+            if graph_has(id16):
+                suspects.add(id16)
         if vectors is None:
             self.exact.remove(ids)
         else:
             self.exact.upsert(ids, vectors)
 
-    def take(self, limit: int, upto: int | None = None) -> list[tuple[int, list[bytes], np.ndarray | None]]:
-        """Pop entries holding up to ``limit`` ids (at least one entry), only those of commits ``<= upto``
-        when given: the caller applies them to the graph and then calls :meth:`settle` with them."""
-        taken: list[tuple[int, list[bytes], np.ndarray | None]] = []
+    def resuspect(self) -> None:
+        """Recompute :attr:`suspects` after the graph was replaced (loaded or rebuilt)."""
+        self.suspects = {i for i in self.touched if self.graph_has(i)}
+
+    def take(self, limit: int, upto: int | None = None) -> list[Piece]:
+        """Pop changes of up to ``limit`` ids, only of commits ``<= upto`` when given: the caller applies
+        them to the graph and then calls :meth:`settle` with them. An entry larger than ``limit`` is split
+        (so the caller holds the graph's lock for ``limit`` ids at most)."""
+        taken: list[Piece] = []
         rows = 0
-        while self.entries and (not taken or rows + len(self.entries[0][1]) <= limit) \
-                and (upto is None or self.entries[0][0] <= upto):
-            entry = self.entries.pop(0)
-            taken.append(entry)
-            rows += len(entry[1])
+        while self.entries and rows < limit and (upto is None or self.entries[0][0] <= upto):
+            seq, ids, vectors = self.entries[0]
+            room = limit - rows
+            if len(ids) > room:
+                self.entries[0] = (seq, ids[room:], None if vectors is None else vectors[room:])
+                taken.append(Piece(seq, ids[:room], None if vectors is None else vectors[:room], False))
+                rows += room
+                break
+            self.entries.pop(0)
+            taken.append(Piece(seq, ids, vectors, True))
+            rows += len(ids)
         self.rows -= rows
         return taken
 
-    def settle(self, applied: list[tuple[int, list[bytes], np.ndarray | None]]) -> None:
-        """Forget the tail state of ids whose every pending change is now in the graph."""
-        touched, done = self.touched, []
-        for _, ids, _ in applied:
-            for id16 in ids:
+    def settle(self, applied: list[Piece]) -> None:
+        """Forget the tail state of ids whose every pending change is now in the graph; an id with a later
+        change still pending now has an older vector in the graph (a suspect)."""
+        touched, suspects, done = self.touched, self.suspects, []
+        for piece in applied:
+            for id16 in piece.ids:
                 left = touched[id16] - 1
                 if left:
                     touched[id16] = left
+                    suspects.add(id16)
                 else:
                     del touched[id16]
+                    suspects.discard(id16)
                     done.append(id16)
         if touched:
             self.exact.remove(done)
@@ -77,7 +109,7 @@ class TailView:
     def __init__(self, main: AnnIndex, tail: PendingTail) -> None:
         self.main, self.tail = main, tail
         self.dimensions, self.seq = main.dimensions, main.seq
-        self.masked = {label for i in tail.touched if (label := main.label_of(i)) is not None}
+        self.masked = {label for i in tail.suspects if (label := main.label_of(i)) is not None}
 
     def __len__(self) -> int:
         return len(self.main) - len(self.masked) + len(self.tail.exact)

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 from urllib.parse import quote
 
 import numpy as np
@@ -34,11 +35,21 @@ from .vector_store import CF as VECTORS_CF
 from .vector_store import VectorStore
 
 log = logging.getLogger("rem_db.index")
+T = TypeVar("T")
 #: a search applies a pending tail this small to the graph itself; a larger one it searches exactly
 APPLY_IN_SEARCH = 256
-#: ids the worker moves from the tail into the graph per hold of the handle's lock (an update costs
-#: hnswlib several times an add, ~2-6 ms: a chunk keeps searches and backups waiting at most ~0.3 s)
-APPLY_CHUNK = 64
+#: ids the worker moves from the tail into the graph per hold of the handle's lock while searches come in: a
+#: search waits for one chunk at most (16 adds at ef_construction 200 take ~8 ms on 2 cores; an update
+#: several times an add) ...
+APPLY_CHUNK = 16
+#: ... and while none came for a second (small chunks cost the build ~1.5x: each hnswlib call waits for its
+#: slowest add; 128 adds take ~60 ms, what the first search after a quiet spell may wait)
+APPLY_CHUNK_QUIET = 128
+#: while writes keep coming, the worker saves an index file at most this often (seconds): a save holds the
+#: index for a whole file write, and the WAL replays whatever a crash loses since the last one
+SAVE_EVERY = 30.0
+#: a write this recent (seconds) means more may follow: the worker builds the graph on one core meanwhile
+WRITING = 1.0
 
 
 class IndexHandle:
@@ -53,12 +64,28 @@ class IndexHandle:
         # committed changes not in the graph yet, searched exactly meanwhile (index/tail.py); own lock, so a
         # write never waits for a search or a save holding ``lock`` (order: ``lock`` then ``tail_lock``)
         self.pending = PendingTail(dimensions)
+        self.pending.graph_has = lambda id16: self.index is not None and self.index.label_of(id16) is not None
         self.tail_lock = threading.Lock()
+        self.searching: list[None] = []  # one item per search waiting for ``lock`` (list ops are atomic):
+        # the worker lets them in between its chunks
+        self.saved_at = time.monotonic()
+        self.written_at = 0.0  # when a write last handed changes over
+        self.searched_at = 0.0  # when a search last asked for the index
+        # the commits the index held when it was loaded (its files, their catch-up, or the stored vectors an
+        # exact stand-in read): tail entries up to here are in it already and are not applied twice
+        self.covered = 0
         self.dirty = False
         self.save_queued = False
         self.dropped = False  # set by drop(): a save still queued must not write the files again
         # while a rebuild runs: the changes applied to the interim exact index, replayed onto the new index
         self.replay: list[tuple[list[bytes], np.ndarray | None]] | None = None
+
+
+@runtime_checkable
+class _Threaded(Protocol):
+    """An ANN index whose adds can be limited to fewer cores (hnsw)."""
+
+    def set_threads(self, threads: int) -> None: ...
 
 
 @runtime_checkable
@@ -123,6 +150,9 @@ class VectorIndexes:
                     handle.replay = []
                     rebuild = True
                 handle.index = loaded
+                handle.covered = loaded.seq
+                with handle.tail_lock:
+                    handle.pending.resuspect()
         except BaseException as exc:
             handle.error = exc
             raise
@@ -186,6 +216,8 @@ class VectorIndexes:
             index.seq = max(seq, handle.index.seq if handle.index is not None else seq)
             index.set_ef(self._params(handle).ef_search)  # the setting may have changed meanwhile
             handle.index = index
+            with handle.tail_lock:
+                handle.pending.resuspect()
             handle.replay = None
             handle.dirty = True
         log.info("vector index of table %r (%s) rebuilt: %d vectors", handle.table, handle.spec, len(index))
@@ -266,6 +298,7 @@ class VectorIndexes:
         handle = self.handle(table, spec, dimensions)
         with handle.tail_lock:
             handle.pending.add(seq, ids, vectors)
+        handle.written_at = time.monotonic()
         self._schedule_save(handle)
 
     def _apply_pending(self, handle: IndexHandle, index: AnnIndex, limit: int | None = None,
@@ -275,27 +308,38 @@ class VectorIndexes:
         some (of commits ``<= upto``) are left."""
         with handle.tail_lock:
             taken = handle.pending.take(limit if limit is not None else handle.pending.rows, upto)
-        for seq, ids, vectors in taken:
-            if vectors is None:
-                index.remove(ids)
+        if isinstance(index, _Threaded):  # a writer still loading rows keeps a core for itself
+            index.set_threads(1 if time.monotonic() - handle.written_at < WRITING else -1)
+        for piece in taken:
+            if piece.seq <= handle.covered:  # already in the index (read from the stored vectors at load)
+                continue
+            if piece.vectors is None:
+                index.remove(piece.ids)
             else:
-                index.upsert(ids, vectors)
+                index.upsert(piece.ids, piece.vectors)
             if handle.replay is not None:
-                handle.replay.append((ids, vectors))
-            index.seq = max(index.seq, seq)
+                handle.replay.append((piece.ids, piece.vectors))
+            if piece.last:
+                index.seq = max(index.seq, piece.seq)
             handle.dirty = True
         with handle.tail_lock:
             handle.pending.settle(taken)
             entries = handle.pending.entries
             return bool(entries) and (upto is None or entries[0][0] <= upto)
 
-    def search(self, table: str, spec: str, dimensions: int,
-               run: Callable[[AnnIndex], list[tuple[bytes, float]]]) -> list[tuple[bytes, float]]:
+    def search(self, table: str, spec: str, dimensions: int, run: Callable[[AnnIndex], T]) -> T:
+        """``run(index)`` with the table's index (the graph, plus its pending tail while it catches up)."""
         handle = self.handle(table, spec, dimensions)
         handle.ready.wait()
         if handle.error is not None:
             raise handle.error
-        with handle.lock:
+        handle.searching.append(None)
+        handle.searched_at = time.monotonic()
+        try:
+            handle.lock.acquire()
+        finally:
+            handle.searching.pop()
+        try:
             index = handle.index
             assert index is not None  # ready is set without an error, so _load assigned the index
             with handle.tail_lock:
@@ -304,6 +348,8 @@ class VectorIndexes:
                     return run(TailView(index, handle.pending))
             self._apply_pending(handle, index)
             return run(index)
+        finally:
+            handle.lock.release()
 
     # -- saving --------------------------------------------------------------------------------------------
     def _schedule_save(self, handle: IndexHandle) -> None:
@@ -315,7 +361,9 @@ class VectorIndexes:
         except RuntimeError:  # worker shut down: close() saves
             handle.save_queued = False
 
-    def _save(self, handle: IndexHandle) -> None:
+    def _save(self, handle: IndexHandle, final: bool = False) -> None:
+        """Move the pending changes committed so far into the graph, then write the index files (unless
+        writes keep coming and the last save is recent; ``final``: always, as :meth:`save_all` asks)."""
         handle.ready.wait()
         handle.save_queued = False
         # every write up to this sequence has queued its changes already (they are queued before the
@@ -329,12 +377,17 @@ class VectorIndexes:
                 index = handle.index
                 if index is None or handle.dropped or handle.replay is not None:  # a rebuild's exact stand-in
                     return
-                more = self._apply_pending(handle, index, APPLY_CHUNK, upto=seq)
+                chunk = APPLY_CHUNK if time.monotonic() - handle.searched_at < 1.0 else APPLY_CHUNK_QUIET
+                more = self._apply_pending(handle, index, chunk, upto=seq)
+            _let_searches_in(handle)
         with handle.lock:
             index = handle.index
             if index is None or handle.dropped or handle.replay is not None:
                 return
             if not handle.dirty and index.seq >= seq:
+                return
+            if not final and handle.pending.rows and time.monotonic() - handle.saved_at < SAVE_EVERY:
+                self._schedule_save(handle)  # writes are still coming: save when they pause
                 return
             index.seq = max(index.seq, seq)
             try:
@@ -345,6 +398,7 @@ class VectorIndexes:
                                    f"to {handle.base.parent}: {exc}; the next open rebuilds or catches it "
                                    f"up from the stored vectors") from exc
             handle.dirty = False
+            handle.saved_at = time.monotonic()
 
     def save_all(self) -> None:
         """Save every loaded index that changed since its last save.
@@ -356,7 +410,7 @@ class VectorIndexes:
         for handle in list(self.handles.values()):
             if handle.ready.is_set() and not self.read_only:
                 try:
-                    self._save(handle)
+                    self._save(handle, final=True)
                 except StorageError as exc:
                     failures.append(exc)
         if failures:
@@ -377,3 +431,10 @@ class VectorIndexes:
         self.manifests.delete(base)
         self.backend.delete(base)
 
+
+def _let_searches_in(handle: IndexHandle, patience: float = 0.005) -> None:
+    """Between two chunks of the worker: yield the handle's lock to the searches waiting for it (a lock is
+    not fair: the worker would otherwise take it again at once), for ``patience`` seconds at most."""
+    deadline = time.monotonic() + patience
+    while handle.searching and time.monotonic() < deadline:
+        time.sleep(0.0002)

@@ -13,6 +13,7 @@ predicate costs a bounded number of key reads before the planner gives up on it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -292,3 +293,24 @@ class Reader:
                 return None
         self.keys_read += n
         return out
+
+
+def probe(fields: FieldIndex, table: TableInfo, tree: Node | None) -> Callable[[list[bytes]], list[bool]] | None:
+    """For a WHERE the indexes answer exactly that is one equality, or an AND of equalities, each on one
+    value: a test of which of some ids match, by point reads of their index entries. ``None`` for any
+    other WHERE (ranges, OR, IN lists, parts left to the row filter)."""
+    if tree is None or not tree.exact:
+        return None
+    items = [tree] if isinstance(tree, Leaf) else tree.items if isinstance(tree, Intersect) else []
+    leaves_ = [item for item in items if isinstance(item, Leaf) and item.kind == "eq" and len(item.values) == 1]
+    if not leaves_ or len(leaves_) != len(items):
+        return None
+    schema = table.schema
+
+    def matching(ids: list[bytes]) -> list[bool]:
+        ok = [True] * len(ids)
+        for leaf in leaves_:
+            ok = [a and b for a, b in zip(ok, fields.holding(schema, leaf.field, leaf.values[0], ids), strict=True)]
+        return ok
+
+    return matching

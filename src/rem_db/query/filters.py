@@ -5,6 +5,7 @@
     f.matches(entity)   # -> bool: the WHERE is TRUE for this entity (SQL three-valued logic)
     f.candidate_ids()   # -> set of 16-byte ids from the field indexes (a superset of the matches),
                         #    or None when no index applies (check every row with matches())
+    f.exact             # -> True when those ids are exactly the matches (no row needs matches())
 
 ``where`` may also be a :class:`BoundWhere` — the condition of a ``SEARCH … WHERE`` with its parameters
 already bound — which is used as is, never re-parsed from text.
@@ -12,6 +13,7 @@ already bound — which is used as is, never re-parsed from text.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..entities.engine import EntityEngine
@@ -45,6 +47,7 @@ class Filter:
         self._pred = pred
         self.where = text
         self._candidates: set[bytes] | None = None
+        self._exact = False
         self._read = False  # candidate ids are read once, on first use
 
     @property
@@ -68,8 +71,23 @@ class Filter:
             tree = acc.analyze(self.expr, self._table)
             got = None if tree is None else planner.collect(self._entities, self._table, tree, planner.CAP)
             self._candidates = None if got is None else got.ids
+            self._exact = got is not None and got.complete and tree is not None and tree.exact
             self._read = True
         return None if self._candidates is None else set(self._candidates)
+
+    @property
+    def exact(self) -> bool:
+        """Whether :meth:`candidate_ids` are exactly the matching rows (soft-deleted ones included): every
+        part of the WHERE was answered by an index, so no row needs :meth:`matches`."""
+        if not self._read:
+            self.candidate_ids()
+        return self._exact
+
+    def probe(self) -> Callable[[list[bytes]], list[bool]] | None:
+        """A test of which of some ids match, by point reads of the field indexes, when the WHERE is one
+        equality or an AND of equalities the indexes answer exactly (``category = 'x'``); else ``None``.
+        Cheaper than :meth:`candidate_ids` for checking the few hundred nearest rows of a vector search."""
+        return acc.probe(self._entities.fields, self._table, acc.analyze(self.expr, self._table))
 
     def __repr__(self) -> str:
         return f"<Filter {self.table}: {self.where or 'TRUE'}>"

@@ -150,6 +150,21 @@ class Batch:
             self._values.append(value)
         self.count += 1
 
+    def put_many(self, cf: str, keys: list[bytes], values: list[bytes]) -> None:
+        """Put ``keys[i] -> values[i]`` (one call for the many postings of a document)."""
+        if self._codec is not None and cf in self._codec.families:
+            for key, value in zip(keys, values, strict=True):
+                self.put(cf, key, value)
+            return
+        handle, put = self._store.handles[cf], self._batch.put
+        for key, value in zip(keys, values, strict=True):
+            put(key, value, handle)
+        if self._cfs is not None:
+            self._cfs += _FAMILY_BYTE[cf] * len(keys)
+            self._keys += keys
+            self._values += values
+        self.count += len(keys)
+
     def put_keys(self, cf: str, keys: set[bytes] | list[bytes]) -> None:
         """Put many keys with empty values (index entries)."""
         if self._codec is not None and cf in self._codec.families:
