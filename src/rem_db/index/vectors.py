@@ -308,7 +308,8 @@ class VectorIndexes:
         some (of commits ``<= upto``) are left."""
         with handle.tail_lock:
             taken = handle.pending.take(limit if limit is not None else handle.pending.rows, upto)
-        if isinstance(index, _Threaded):  # a writer still loading rows keeps a core for itself
+        # (every search calls this; most take nothing: no per-call Protocol check then)
+        if taken and isinstance(index, _Threaded):  # a writer still loading rows keeps a core for itself
             index.set_threads(1 if time.monotonic() - handle.written_at < WRITING else -1)
         for piece in taken:
             if piece.seq <= handle.covered:  # already in the index (read from the stored vectors at load)

@@ -48,6 +48,8 @@ class Filter:
         self.where = text
         self._candidates: set[bytes] | None = None
         self._exact = False
+        self._tree: acc.Node | None = None
+        self._analysed = False
         self._read = False  # candidate ids are read once, on first use
 
     @property
@@ -68,7 +70,7 @@ class Filter:
         """Ids the field indexes allow (a superset of the matching rows, soft-deleted ones included), or
         ``None`` when no index applies or it would not narrow the table usefully."""
         if not self._read:
-            tree = acc.analyze(self.expr, self._table)
+            tree = self._access_tree()
             got = None if tree is None else planner.collect(self._entities, self._table, tree, planner.CAP)
             self._candidates = None if got is None else got.ids
             self._exact = got is not None and got.complete and tree is not None and tree.exact
@@ -87,7 +89,13 @@ class Filter:
         """A test of which of some ids match, by point reads of the field indexes, when the WHERE is one
         equality or an AND of equalities the indexes answer exactly (``category = 'x'``); else ``None``.
         Cheaper than :meth:`candidate_ids` for checking the few hundred nearest rows of a vector search."""
-        return acc.probe(self._entities.fields, self._table, acc.analyze(self.expr, self._table))
+        return acc.probe(self._entities.fields, self._table, self._access_tree())
+
+    def _access_tree(self) -> acc.Node | None:
+        """The index access tree of the WHERE, analysed once for :meth:`candidate_ids` and :meth:`probe`."""
+        if not self._analysed:
+            self._tree, self._analysed = acc.analyze(self.expr, self._table), True
+        return self._tree
 
     def __repr__(self) -> str:
         return f"<Filter {self.table}: {self.where or 'TRUE'}>"
