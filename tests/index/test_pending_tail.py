@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vector_items import ITEMS, unit
+from vector_items import ITEMS, exact, ids, unit
 
 from rem_db import Database
 from rem_db.index.exact import ExactIndex
@@ -18,14 +18,6 @@ from rem_db.index.tail import PendingTail, TailView
 DIMS = 32
 
 
-def ids(n: int, start: int = 0) -> list[bytes]:
-    return [i.to_bytes(16, "big") for i in range(start, start + n)]
-
-
-def exact(state: dict[bytes, np.ndarray], query: np.ndarray, k: int) -> list[bytes]:
-    keys = list(state)
-    scores = np.vstack([state[i] for i in keys]) @ query
-    return [keys[n] for n in np.argsort(-scores, kind="stable")[:k]]
 
 
 def test_tail_view_equals_exact_search_over_the_final_state() -> None:

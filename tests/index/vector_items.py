@@ -1,8 +1,9 @@
-"""The `items` table of the vector API tests (vectors computed elsewhere, given with the rows) and unit()."""
+"""The `items` table of the vector API tests (vectors computed elsewhere, given with the rows), unit(), and
+ids() / exact() for index tests (16-byte ids, numpy's exact top k over an id -> vector state)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -20,3 +21,18 @@ ITEMS: dict[str, Any] = {
 def unit(a: np.ndarray) -> np.ndarray:
     """Rows scaled to length 1, as float32."""
     return (a / np.linalg.norm(a, axis=1, keepdims=True)).astype(np.float32)
+
+
+K = TypeVar("K")
+
+
+def ids(n: int, start: int = 0) -> list[bytes]:
+    """``n`` 16-byte ids counting from ``start``."""
+    return [i.to_bytes(16, "big") for i in range(start, start + n)]
+
+
+def exact(state: dict[K, np.ndarray], query: np.ndarray, k: int) -> list[K]:
+    """The ``k`` keys of ``state`` whose unit vectors are nearest ``query`` (ties: insertion order)."""
+    keys = list(state)
+    scores = np.vstack([state[i] for i in keys]) @ query
+    return [keys[n] for n in np.argsort(-scores, kind="stable")[:k]]

@@ -24,7 +24,6 @@ import numpy as np
 
 from ..config import Settings, cpu_count
 from ..errors import ConfigError, EmbeddingError
-from .minilm_graph import MAX_TOKENS, mean_pool, pack_batch
 from .registry import register_provider
 
 log = logging.getLogger("rem_db.embeddings")
@@ -117,6 +116,8 @@ class LocalMiniLM:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        from .minilm_graph import MAX_TOKENS  # with the model: resolving a spec or opening a database needs none
+
         path = self._cache_dir / model_file_name(self._directory, self.precision)
         if not path.exists():
             log.info("building the %s ONNX model of %s in %s (once)", self.precision, MODEL, path)
@@ -138,6 +139,8 @@ class LocalMiniLM:
             self._workers = ThreadPoolExecutor(self._threads, thread_name_prefix="rem-embed")
 
     def _run(self, ids: list[list[int]]) -> np.ndarray:
+        from .minilm_graph import mean_pool, pack_batch
+
         cls, tokens = self._session.run(None, pack_batch(ids))
         return mean_pool(cls, tokens, ids)
 

@@ -2,12 +2,15 @@
 
 A backend is one module ending in one registration line::
 
-    register_ann("hnsw", create=HnswIndex, load=HnswIndex.load, files=(".json", ".hnsw", ".ids.npy", ".live.npy"))
+    register_ann("hnsw", create=HnswIndex, load=HnswIndex.load, files=(".json", ".hnsw", ".ids.npy", ".live.npy"),
+                 view=HnswFile.open)
 
 ``create(dimensions, capacity)`` makes an empty index; ``load(base, dimensions)`` opens a saved one (a
 missing, truncated or inconsistent file set is :class:`CorruptIndex`, and the caller rebuilds from the
-stored vectors); ``files`` are the suffixes of its files next to ``base``, the first one written last (so
-its presence means a complete save). The modules shipped with REM DB are listed in :data:`BUILTIN_ANN` and
+stored vectors); ``view(base, dimensions)``, optional, opens a saved one at once without loading it (an
+exact search over the mapped files that also takes changes): it answers while ``load`` runs; ``files`` are
+the suffixes of its files next to ``base``, the first one written last (so its presence means a complete
+save). The modules shipped with REM DB are listed in :data:`BUILTIN_ANN` and
 imported on the first lookup: backend modules import this one, never the reverse.
 """
 
@@ -91,6 +94,7 @@ class AnnBackend:
     create: Callable[[int, int], AnnIndex]
     load: Callable[[Path, int], AnnIndex]
     files: tuple[str, ...]
+    view: Callable[[Path, int], AnnIndex] | None = None
 
     def paths(self, base: Path) -> list[Path]:
         """The files of the index saved at ``base``."""
@@ -110,9 +114,9 @@ _registry: Registry[AnnBackend] = Registry("ANN backend", BUILTIN_ANN)
 
 
 def register_ann(name: str, *, create: Callable[[int, int], AnnIndex], load: Callable[[Path, int], AnnIndex],
-                 files: Iterable[str]) -> None:
+                 files: Iterable[str], view: Callable[[Path, int], AnnIndex] | None = None) -> None:
     """Register an ANN backend under ``name``; a name taken by another backend is a ``ValueError``."""
-    backend = AnnBackend(name, create, load, tuple(files))
+    backend = AnnBackend(name, create, load, tuple(files), view)
     if not name or not backend.files or any(not f.startswith(".") for f in backend.files):
         raise ValueError(f"ANN backend {name!r}: a name and file suffixes starting with '.' are needed")
     _registry.add(name, backend)

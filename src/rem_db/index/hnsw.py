@@ -20,6 +20,7 @@ import orjson
 
 from ..schema.model import HnswSettings
 from .ann import CorruptIndex, register_ann
+from .hnsw_file import HnswFile
 from .labels import Labels
 
 __all__ = ["CorruptIndex", "HnswIndex"]
@@ -200,4 +201,5 @@ class HnswIndex(Labels):
             raise CorruptIndex(f"{base}: {type(exc).__name__}: {exc}") from None
 
 
-register_ann("hnsw", create=HnswIndex, load=HnswIndex.load, files=(".json", ".hnsw", ".ids.npy", ".live.npy"))
+register_ann("hnsw", create=HnswIndex, load=HnswIndex.load, files=(".json", ".hnsw", ".ids.npy", ".live.npy"),
+             view=HnswFile.open)

@@ -161,3 +161,46 @@ class TailView:
         found += self.tail.exact.search(vector, k, allowed=tail_allowed)
         found.sort(key=lambda hit: -hit[1])
         return found[:k]
+
+
+class Overlaid:
+    """A read-only index (a saved file searched in place, :mod:`.hnsw_file`) plus the changes made while it
+    stands in for the graph being loaded: they are kept like a pending tail and searched through a
+    :class:`TailView`. Never saved: the loaded graph replaces it, caught up from the WAL."""
+
+    def __init__(self, main: AnnIndex) -> None:
+        self.main = main
+        self.dimensions, self.seq = main.dimensions, main.seq
+        self.changes = PendingTail(main.dimensions)
+        self.changes.graph_has = lambda id16: main.label_of(id16) is not None
+
+    def _view(self) -> TailView:
+        return TailView(self.main, self.changes)
+
+    def __len__(self) -> int:
+        return len(self._view())
+
+    def set_ef(self, ef: int) -> None:
+        self.main.set_ef(ef)
+
+    def upsert(self, ids: list[bytes], vectors: np.ndarray) -> None:
+        self.changes.add(self.seq, ids, np.asarray(vectors, dtype=np.float32).reshape(len(ids), self.dimensions))
+
+    def remove(self, ids: list[bytes]) -> None:
+        self.changes.add(self.seq, ids, None)
+
+    def save(self, base: Path) -> None:
+        raise RuntimeError("a stand-in is never saved: the loaded graph replaces it")
+
+    def label_of(self, id16: bytes) -> int | None:
+        return self._view().label_of(id16)
+
+    def labels_of(self, ids: Iterable[bytes]) -> set[int]:
+        return self._view().labels_of(ids)
+
+    def vectors(self, ids: list[bytes]) -> np.ndarray:
+        return self._view().vectors(ids)
+
+    def search(self, vector: np.ndarray, k: int, allowed: Callable[[int], bool] | None = None,
+               ef: int | None = None) -> list[tuple[bytes, float]]:
+        return self._view().search(vector, k, allowed=allowed, ef=ef)

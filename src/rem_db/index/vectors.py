@@ -50,6 +50,10 @@ APPLY_CHUNK_QUIET = 128
 SAVE_EVERY = 30.0
 #: a write this recent (seconds) means more may follow: the worker builds the graph on one core meanwhile
 WRITING = 1.0
+#: while the saved files answer (exactly) after an open, the index is loaded once no search started for this
+#: long (seconds), or after LOAD_PATIENCE at the latest
+LOAD_QUIET = 0.05
+LOAD_PATIENCE = 0.25
 
 
 class IndexHandle:
@@ -79,6 +83,8 @@ class IndexHandle:
         self.dropped = False  # set by drop(): a save still queued must not write the files again
         # while a rebuild runs: the changes applied to the interim exact index, replayed onto the new index
         self.replay: list[tuple[list[bytes], np.ndarray | None]] | None = None
+        # while the saved files answer (exactly, mapped) and the index itself loads: nothing is saved
+        self.staged = False
 
 
 @runtime_checkable
@@ -114,6 +120,7 @@ class VectorIndexes:
         self.manifests = Manifests(self.store, tenant)
         self._lock = threading.Lock()
         self._cancel = threading.Event()  # set by cancel_rebuilds(): closing stops a rebuild midway
+        self._closing = threading.Event()  # set by cancel_rebuilds(): an unchanged stand-in is not swapped out
         self.params_of: Callable[[str], HnswSettings] = lambda table: HnswSettings()
 
     @property
@@ -141,33 +148,106 @@ class VectorIndexes:
 
     # -- loading -----------------------------------------------------------------------------------------
     def _load(self, handle: IndexHandle) -> None:
+        """Open the saved files as an exact stand-in when the backend can (answering at once), else load
+        the index; a stand-in is replaced by the loaded index in a later worker task (:meth:`_swap_in`)."""
         rebuild = False
         try:
             with handle.lock:
-                loaded = self._open(handle)
+                loaded = self._open_view(handle)
+                handle.staged = loaded is not None
+                if loaded is None:
+                    loaded = self._open(handle)
                 if loaded is None:  # answer exactly from the stored vectors until the rebuild is done
                     loaded = self._exact(handle)
                     handle.replay = []
                     rebuild = True
-                handle.index = loaded
-                handle.covered = loaded.seq
-                with handle.tail_lock:
-                    handle.pending.resuspect()
+                self._install(handle, loaded)
         except BaseException as exc:
             handle.error = exc
             raise
         finally:
             handle.ready.set()
+        if handle.staged:
+            try:
+                self.worker.submit(self._swap_in, handle)
+            except RuntimeError:  # the worker is shut down (closing): load here instead
+                self._swap_in(handle)
         if rebuild:
             self._rebuild(handle)
+
+    @staticmethod
+    def _install(handle: IndexHandle, index: AnnIndex) -> None:
+        """Make ``index`` the handle's (caller holds its lock): pending changes it holds are not applied again."""
+        handle.index = index
+        handle.covered = index.seq
+        with handle.tail_lock:
+            handle.pending.resuspect()
+
+    def _open_view(self, handle: IndexHandle) -> AnnIndex | None:
+        """The saved files as the backend's exact stand-in (sizes checked against the manifest, caught up),
+        or None: no such backend, no files, or a problem :meth:`_open` will find and report."""
+        view = self.backend.view
+        if view is None or not self.backend.exists(handle.base):
+            return None
+        seq_now = self.store.wal_seq()
+        try:  # checksums too: a damaged file must never answer (the load that follows checks sizes only)
+            covered = self.manifests.verify(handle.base, self.backend.paths(handle.base))
+            index = view(handle.base, handle.dimensions)
+        except (ManifestMismatch, CorruptIndex):
+            return None
+        if index.seq != covered or not self._catch_up(handle, index, seq_now):
+            return None
+        return index
+
+    def _swap_in(self, handle: IndexHandle) -> None:
+        """Load the index (checksums verified) while its stand-in answers, then catch it up from the WAL and
+        swap it in under the lock; an unusable file set is rebuilt from the stored vectors instead."""
+        if self._closing.is_set() and (self.read_only or not handle.dirty):
+            return  # nothing to save: the files stay as they are
+        began = time.monotonic()  # about when the stand-in began answering: its first search may be starting
+        index = self._verified(handle, checksums=False, before_load=lambda: self._between_searches(handle, began))
+        rebuild = False
+        with handle.lock:
+            if handle.dropped or not handle.staged:
+                return
+            handle.staged = False
+            if index is not None and not self._caught_up(handle, index, self.store.wal_seq()):
+                index = None
+            if index is None:
+                index = self._exact(handle)
+                handle.replay = []
+                rebuild = True
+            self._install(handle, index)
+        if rebuild:
+            self._rebuild(handle)
+        elif handle.dirty:
+            self._schedule_save(handle)
 
     def _open(self, handle: IndexHandle) -> AnnIndex | None:
         """The saved index, verified and caught up; None when it must be rebuilt."""
         seq_now = self.store.wal_seq()
         if not self.backend.exists(handle.base):
             return None
+        index = self._verified(handle)
+        return index if index is not None and self._caught_up(handle, index, seq_now) else None
+
+    def _between_searches(self, handle: IndexHandle, began: float) -> None:
+        """Wait (at most LOAD_PATIENCE seconds) until no search started for LOAD_QUIET seconds (nor the stand-in
+        began answering): hnswlib holds the GIL while it reads an index file, so a search running meanwhile
+        would wait for the whole load."""
+        deadline = time.monotonic() + LOAD_PATIENCE
+        while time.monotonic() - max(handle.searched_at, began) < LOAD_QUIET and time.monotonic() < deadline:
+            if self._closing.wait(min(LOAD_QUIET / 4, 0.05)):
+                return
+
+    def _verified(self, handle: IndexHandle, checksums: bool = True,
+                  before_load: Callable[[], None] | None = None) -> AnnIndex | None:
+        """The saved index loaded after its files matched their manifest (``checksums``: their digests too,
+        not only their sizes), or None (logged); ``before_load`` is called between the two."""
         try:
-            covered = self.manifests.verify(handle.base, self.backend.paths(handle.base))
+            covered = self.manifests.verify(handle.base, self.backend.paths(handle.base), checksums)
+            if before_load is not None:
+                before_load()
             index = self.backend.load(handle.base, handle.dimensions)
             if index.seq != covered:
                 raise CorruptIndex(f"{handle.base.name}: the files cover sequence {index.seq}, "
@@ -177,12 +257,16 @@ class VectorIndexes:
             log.warning("vector index of table %r (%s) unusable (%s); rebuilding from the stored vectors, "
                         "searches are exact meanwhile", handle.table, handle.spec, exc)
             return None
+        return index
+
+    def _caught_up(self, handle: IndexHandle, index: AnnIndex, seq_now: int) -> bool:
+        """:meth:`_catch_up`, logging when the WAL cannot (the caller rebuilds)."""
         if self._catch_up(handle, index, seq_now):
-            return index
+            return True
         log.warning("vector index of table %r (%s) covers commit %d of %d and the WAL %s; rebuilding from the "
                     "stored vectors, searches are exact meanwhile", handle.table, handle.spec, index.seq, seq_now,
                     "is off" if not self.store.wal_enabled else "no longer holds the commits in between")
-        return None
+        return False
 
     def _exact(self, handle: IndexHandle) -> ExactIndex:
         seq = self.store.wal_seq()
@@ -254,7 +338,10 @@ class VectorIndexes:
 
     def cancel_rebuilds(self) -> None:
         """Closing: a read-only handle stops its rebuilds (it could not save them; the next open rebuilds
-        again). A writable one lets them finish, so that they are saved and the next open is fast."""
+        again). A writable one lets them finish, so that they are saved and the next open is fast. An index
+        still answered by its saved files is loaded only to save changes made since (the next open would
+        replay them from the WAL)."""
+        self._closing.set()
         if self.read_only:
             self._cancel.set()
 
@@ -376,14 +463,14 @@ class VectorIndexes:
         while more:
             with handle.lock:
                 index = handle.index
-                if index is None or handle.dropped or handle.replay is not None:  # a rebuild's exact stand-in
+                if index is None or handle.dropped or handle.replay is not None or handle.staged:  # a stand-in
                     return
                 chunk = APPLY_CHUNK if time.monotonic() - handle.searched_at < 1.0 else APPLY_CHUNK_QUIET
                 more = self._apply_pending(handle, index, chunk, upto=seq)
             _let_searches_in(handle)
         with handle.lock:
             index = handle.index
-            if index is None or handle.dropped or handle.replay is not None:
+            if index is None or handle.dropped or handle.replay is not None or handle.staged:
                 return
             if not handle.dirty and index.seq >= seq:
                 return

@@ -31,7 +31,7 @@ import struct
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import Settings
@@ -70,10 +70,20 @@ def _write_marks(store: Store, marks: list[tuple[int, float]]) -> None:
 class TrimReport:
     """What one run did."""
 
-    first_seq: int  # first retained sequence after the run
     trimmed_by_age: int  # records removed because they were older than the retention
     trimmed_by_size: int  # records removed to bring the log under the size limit
     wal_bytes: int  # size of the log after the run
+    store: Store = field(repr=False, compare=False)
+    first: int | None = None  # first retained sequence after the run, when the run had to find it
+
+    @property
+    def first_seq(self) -> int:
+        """The first retained sequence after the run. Found when asked unless the run trimmed: it reads the
+        oldest record, and a bulk load's records are tens of MB (a run that trims nothing stays cheap, so
+        the run queued at every open does not hold up the first searches)."""
+        if self.first is None:
+            self.first = first_retained_seq(self.store)
+        return self.first
 
 
 class WalRetention:
@@ -136,11 +146,11 @@ class WalRetention:
             marks = self._mark(at) if mark else read_marks(self.store)
             by_age = self._trim_by_age(marks, at)
             by_size = self._trim_by_size()
-            first = first_retained_seq(self.store)
-            kept = [m for m in marks if m[0] >= first]
-            if len(kept) != len(marks):
-                _write_marks(self.store, kept)
-            report = TrimReport(first, by_age, by_size, self.store.wal_size_bytes())
+            report = TrimReport(by_age, by_size, self.store.wal_size_bytes(), self.store)
+            if by_age or by_size:  # marks go with their records
+                kept = [m for m in marks if m[0] >= report.first_seq]
+                if len(kept) != len(marks):
+                    _write_marks(self.store, kept)
         if by_age or by_size:
             log.info("WAL retention: trimmed %d record(s) by age, %d by size; first retained %d, %d bytes",
                      by_age, by_size, report.first_seq, report.wal_bytes)

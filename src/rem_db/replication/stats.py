@@ -122,8 +122,8 @@ def _index(indexes: VectorIndexes, table: str, spec: str, dims: int) -> dict[str
     with handle.lock:
         index = handle.index
         if index is not None:
-            rebuilding = handle.replay is not None
-            info["kind"] = "exact (rebuilding)" if rebuilding else indexes.backend.name
+            info["kind"] = ("exact (rebuilding)" if handle.replay is not None
+                            else "exact (loading)" if handle.staged else indexes.backend.name)
             info["elements"] = len(index)
             info["covers_seq"] = index.seq
     return info
