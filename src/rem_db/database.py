@@ -79,7 +79,11 @@ class Database:
         self._core.close()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Wait for background work (index saves, async embeddings) to finish."""
+        """Wait for background work (index saves, async embeddings) to finish; ``False`` if ``timeout``
+        seconds passed first. Index saves the worker defers until writes pause are made now."""
+        if not self.worker.wait_idle(timeout):
+            return False
+        self._core.indexes.save_deferred()
         return self.worker.wait_idle(timeout)
 
     def _writable(self) -> None:

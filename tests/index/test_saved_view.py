@@ -4,6 +4,7 @@ WAL. Real hnswlib files and real databases in tmp_path, checked against numpy's 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +179,27 @@ def test_closing_while_the_files_stand_in_leaves_them_untouched(
         assert by_key(db, query) == exact(state, query, 10)
         assert handle_of(db).staged
     assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in files} == before
+
+
+def test_single_writes_save_the_index_once_they_pause_or_at_wait_idle(
+        built: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
+    path, state = built
+    monkeypatch.setattr(vector_indexes, "SAVE_QUIET", 60.0)  # writes "keep coming" for a minute
+    added = unit(np.random.default_rng(10).standard_normal((20, DIMS)))
+    with Database(path) as db:
+        db.wait_idle()
+        saved_seq = manifest_seq(path)
+        for n in range(20):
+            db.insert("items", items(1, 600 + n)[0], vector=added[n])
+        handle = handle_of(db)
+        for _ in range(200):  # the worker moves them into the graph ...
+            if not handle.pending.rows:
+                break
+            time.sleep(0.01)
+        assert handle.pending.rows == 0 and handle.dirty
+        assert manifest_seq(path) == saved_seq  # ... but does not rewrite the whole file after each of them
+        db.wait_idle()
+        assert manifest_seq(path) == db.stats()["wal_seq"]  # wait_idle saves what was deferred
+    state.update({f"k{600 + n}": added[n] for n in range(20)})
+    with Database(path, read_only=True) as db:
+        assert [by_key(db, q) for q in added[:5]] == [exact(state, q, 10) for q in added[:5]]

@@ -57,6 +57,10 @@ def _matrix(table: str, vectors: Any, single: bool, expected: int | None) -> np.
 
 def _unit_rows(table: str, matrix: np.ndarray, single: bool) -> np.ndarray:
     """Rows scaled to unit length; a row with NaN, infinity or only zeros is an error naming it."""
+    squares = np.einsum("ij,ij->i", matrix, matrix)  # the common case in a few numpy calls (a single insert)
+    if np.isfinite(squares).all() and squares.all():
+        return matrix / np.sqrt(squares)[:, None]
+    # NaN, infinity, zeros, or squares beyond float32 (a vector of huge or tiny numbers): row by row
     finite = np.isfinite(matrix).all(axis=1)
     if not finite.all():
         bad = int(np.flatnonzero(~finite)[0])

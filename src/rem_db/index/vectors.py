@@ -50,6 +50,8 @@ APPLY_CHUNK_QUIET = 128
 SAVE_EVERY = 30.0
 #: a write this recent (seconds) means more may follow: the worker builds the graph on one core meanwhile
 WRITING = 1.0
+#: the worker saves an index once no write came for this long (seconds; ``wait_idle`` and closing save at once)
+SAVE_QUIET = 1.0
 #: while the saved files answer (exactly) after an open, the index is loaded once no search started for this
 #: long (seconds), or after LOAD_PATIENCE at the latest
 LOAD_QUIET = 0.05
@@ -80,6 +82,7 @@ class IndexHandle:
         self.covered = 0
         self.dirty = False
         self.save_queued = False
+        self.save_timer: threading.Timer | None = None  # a save queued for when writes pause
         self.dropped = False  # set by drop(): a save still queued must not write the files again
         # while a rebuild runs: the changes applied to the interim exact index, replayed onto the new index
         self.replay: list[tuple[list[bytes], np.ndarray | None]] | None = None
@@ -440,14 +443,21 @@ class VectorIndexes:
             handle.lock.release()
 
     # -- saving --------------------------------------------------------------------------------------------
-    def _schedule_save(self, handle: IndexHandle) -> None:
-        if self.read_only or handle.save_queued:
+    def _schedule_save(self, handle: IndexHandle, final: bool = False) -> None:
+        if self.read_only or (handle.save_queued and not final):
             return
         handle.save_queued = True
         try:
-            self.worker.submit(self._save, handle)
+            self.worker.submit(self._save, handle, final)
         except RuntimeError:  # worker shut down: close() saves
             handle.save_queued = False
+
+    def _save_later(self, handle: IndexHandle) -> None:
+        """Queue a save in SAVE_QUIET seconds (one timer per handle at a time)."""
+        if handle.save_timer is None or not handle.save_timer.is_alive():
+            handle.save_timer = threading.Timer(SAVE_QUIET, self._schedule_save, (handle,))
+            handle.save_timer.daemon = True
+            handle.save_timer.start()
 
     def _save(self, handle: IndexHandle, final: bool = False) -> None:
         """Move the pending changes committed so far into the graph, then write the index files (unless
@@ -474,9 +484,13 @@ class VectorIndexes:
                 return
             if not handle.dirty and index.seq >= seq:
                 return
-            if not final and handle.pending.rows and time.monotonic() - handle.saved_at < SAVE_EVERY:
-                self._schedule_save(handle)  # writes are still coming: save when they pause
-                return
+            if not final and time.monotonic() - handle.saved_at < SAVE_EVERY:
+                if handle.pending.rows:
+                    self._schedule_save(handle)  # writes are still coming: save when they pause
+                    return
+                if time.monotonic() - handle.written_at < SAVE_QUIET:
+                    self._save_later(handle)  # single writes: one save once they pause, not one after each
+                    return
             index.seq = max(index.seq, seq)
             try:
                 index.save(handle.base)
@@ -488,6 +502,15 @@ class VectorIndexes:
             handle.dirty = False
             handle.saved_at = time.monotonic()
 
+    def save_deferred(self) -> None:
+        """Queue now the saves deferred until writes pause (so a caller that waits for the worker next finds
+        every index saved)."""
+        for handle in list(self.handles.values()):
+            timer = handle.save_timer
+            if timer is not None and timer.is_alive():
+                timer.cancel()
+                self._schedule_save(handle, final=True)
+
     def save_all(self) -> None:
         """Save every loaded index that changed since its last save.
 
@@ -496,6 +519,8 @@ class VectorIndexes:
         or caught up from the WAL on the next open)."""
         failures: list[StorageError] = []
         for handle in list(self.handles.values()):
+            if handle.save_timer is not None:
+                handle.save_timer.cancel()
             if handle.ready.is_set() and not self.read_only:
                 try:
                     self._save(handle, final=True)
