@@ -99,7 +99,7 @@ class PendingTail:
                     done.append(id16)
         if touched:
             self.exact.remove(done)
-        else:  # all in the graph: free the matrix (a bulk load's tail is large)
+        elif self.exact.ids:  # all in the graph: free the matrix (a bulk load's tail is large)
             self.exact = ExactIndex(self.exact.dimensions)
 
 
