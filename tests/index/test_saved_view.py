@@ -13,6 +13,7 @@ import orjson
 import pytest
 from vector_items import ITEMS, exact, ids, unit
 
+import rem_db.index.loading as index_loading
 import rem_db.index.vectors as vector_indexes
 from rem_db import Database
 from rem_db.index.ann import CorruptIndex
@@ -141,8 +142,8 @@ def test_a_reopened_database_answers_from_its_files_then_from_the_loaded_graph(b
 def test_writes_while_the_files_stand_in_reach_the_graph_and_its_next_save(
         built: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
     path, state = built
-    monkeypatch.setattr(vector_indexes, "LOAD_QUIET", 60.0)  # the graph waits: only closing lets it load
-    monkeypatch.setattr(vector_indexes, "LOAD_PATIENCE", 60.0)
+    monkeypatch.setattr(index_loading, "LOAD_QUIET", 60.0)  # the graph waits: only closing lets it load
+    monkeypatch.setattr(index_loading, "LOAD_PATIENCE", 60.0)
     rng = np.random.default_rng(8)
     added, moved = unit(rng.standard_normal((30, DIMS))), unit(rng.standard_normal((5, DIMS)))
     queries = np.vstack([added[:5], moved, unit(rng.standard_normal((5, DIMS)))])
@@ -160,7 +161,7 @@ def test_writes_while_the_files_stand_in_reach_the_graph_and_its_next_save(
         assert handle_of(db).staged
         seq = db.stats()["wal_seq"]
     assert manifest_seq(path) == seq  # closing loaded the graph, caught it up and saved it
-    monkeypatch.setattr(vector_indexes, "LOAD_QUIET", 0.0)
+    monkeypatch.setattr(index_loading, "LOAD_QUIET", 0.0)
     with Database(path, read_only=True) as db:
         db.wait_idle()
         assert type(handle_of(db).index) is HnswIndex
@@ -170,8 +171,8 @@ def test_writes_while_the_files_stand_in_reach_the_graph_and_its_next_save(
 def test_closing_while_the_files_stand_in_leaves_them_untouched(
         built: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
     path, state = built
-    monkeypatch.setattr(vector_indexes, "LOAD_QUIET", 60.0)
-    monkeypatch.setattr(vector_indexes, "LOAD_PATIENCE", 60.0)
+    monkeypatch.setattr(index_loading, "LOAD_QUIET", 60.0)
+    monkeypatch.setattr(index_loading, "LOAD_PATIENCE", 60.0)
     files = sorted(p for p in (path / "indexes").rglob("*") if p.is_file())
     before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in files}
     query = unit(np.random.default_rng(9).standard_normal((1, DIMS)))[0]
