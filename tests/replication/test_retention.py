@@ -118,3 +118,30 @@ def test_first_retained_seq_tells_a_replica_whether_it_can_catch_up(tmp_path: Pa
         assert [seq for seq, _ in db._store.wal_records(first - 1)] == [last - 2, last - 1, last]
         assert db._store.trim_wal(last + 50) == last + 1  # never past the last commit; position kept
         assert db._store.wal_seq() == last
+
+
+def test_the_remembered_first_retained_seq_follows_commits_trims_and_other_handles(tmp_path: Path) -> None:
+    def stored_first(db: Database) -> int | None:  # what a fresh lookup finds
+        found = records(db)
+        return found[0] if found else None
+
+    with Database(tmp_path / "db") as db:
+        db.register_schema(copy.deepcopy(NOTES))
+        store = db._store
+        assert store.wal_first_seq() == stored_first(db) == 1
+        db.insert_batch("notes", [note(n) for n in range(4)])
+        assert store.wal_first_seq() == 1  # commits after the first record do not move it
+        store.trim_wal(store.wal_seq())  # every record
+        assert store.wal_first_seq() is None and stored_first(db) is None
+        db.insert("notes", note(10))  # the first record after an empty log
+        assert store.wal_first_seq() == store.wal_seq() == stored_first(db)
+        db.insert("notes", note(11))
+        store.trim_wal(store.wal_seq() - 1)
+        assert store.wal_first_seq() == store.wal_seq() == stored_first(db)
+        last = store.wal_seq()
+        with Database(tmp_path / "db", read_only=True) as reader:
+            assert reader._store.wal_first_seq() == last
+        db.insert("notes", note(12))
+        assert store.wal_first_seq() == last  # unchanged by a later commit
+    with Database(tmp_path / "db") as db:  # a new handle finds it again
+        assert db._store.wal_first_seq() == stored_first(db) == last

@@ -65,6 +65,7 @@ def replica_refusal(path: Path) -> str:
 
 #: RocksDB's own write-ahead log (its ``*.log`` files, not REM's ``wal`` column family) is kept below this
 MAX_LOG_BYTES = 64 << 20
+_UNKNOWN = -1  # Store._wal_first before the first lookup
 #: RocksDB's info logs (``LOG``, ``LOG.old.*``: its own diagnostics) kept in the directory
 KEEP_INFO_LOGS = 5
 
@@ -282,6 +283,8 @@ class Store:
         self._write_opts.sync = self.settings.sync_writes
         self._commit_lock = threading.Lock()
         self._wal_seq = self._stored_position()
+        self._wal_first: int | None = _UNKNOWN  # wal_first_seq(), once found (writable stores) ...
+        self._wal_changes = 0  # ... kept only if no record was written or trimmed while it was looked up
         #: called with each new sequence after it is published (replication's live feed); empty: no cost
         self._commit_listeners: list[Callable[[int], None]] = []
         #: a replica's directory (``meta`` local key :data:`REPLICA_KEY`): commits are refused, records are
@@ -519,6 +522,8 @@ class Store:
                     self._db.write(batch._batch, self._write_opts)
                 except Exception as exc:
                     raise StorageError(f"write to {self.path} failed: {exc}") from None
+                if batch._cfs is not None:
+                    self._recorded(seq)
             for done in batch.on_commit:
                 try:
                     done(seq)
@@ -581,6 +586,7 @@ class Store:
                 self._db.write(rocks, self._write_opts)
             except Exception as exc:
                 raise StorageError(f"write to {self.path} failed: {exc}") from None
+            self._recorded(applied[0][0])
             self._wal_seq = position
         return applied
 
@@ -591,11 +597,26 @@ class Store:
 
     def wal_first_seq(self) -> int | None:
         """The sequence of the oldest WAL record still stored (None: no record, e.g. the WAL off or every
-        record trimmed)."""
+        record trimmed). Finding it reads that record (a bulk batch's is tens of MB), so a writable store
+        remembers it: only its own commits, applied records and trims change it."""
         if wal.CF not in self.cfs:
             return None
+        if self._wal_first != _UNKNOWN:
+            return self._wal_first
+        changes = self._wal_changes
         first = next(self.scan_keys(wal.CF, b"", b"\xff" * 9), None)
-        return wal.seq_of(first) if first is not None else None
+        found = wal.seq_of(first) if first is not None else None
+        if not self.read_only:  # a read-only or secondary store sees another process trim
+            with self._commit_lock:
+                if self._wal_changes == changes:  # no record written or trimmed during the lookup
+                    self._wal_first = found
+        return found
+
+    def _recorded(self, seq: int) -> None:
+        """A WAL record was written under ``seq`` (caller holds the commit lock)."""
+        self._wal_changes += 1
+        if self._wal_first is None:
+            self._wal_first = seq
 
     def wal_size_bytes(self) -> int:
         """Bytes the ``wal`` family takes: its SST files plus its memtables (the part not flushed yet,
@@ -631,6 +652,9 @@ class Store:
                 family.compact_range(wal.seq_key(0), end)
             except Exception as exc:
                 raise StorageError(f"cannot trim the WAL of {self.path}: {exc}") from None
+            with self._commit_lock:
+                self._wal_changes += 1
+                self._wal_first = _UNKNOWN  # found again below
         first = self.wal_first_seq()
         return first if first is not None else self._wal_seq + 1
 
