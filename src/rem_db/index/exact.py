@@ -17,6 +17,15 @@ import numpy as np
 from .labels import Labels
 
 
+def best(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` highest ``scores``, highest first (ties: lower position first)."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    return top[np.argsort(-scores[top], kind="stable")]
+
+
 class ExactIndex(Labels):
     """Brute-force cosine search over unit vectors."""
 
@@ -70,12 +79,7 @@ class ExactIndex(Labels):
         else:
             live = np.fromiter((n for n, i in enumerate(self.ids) if i is not None and allowed(n)), dtype=np.int64)
             scores = self.matrix[live] @ np.asarray(vector, dtype=np.float32).reshape(-1)
-        k = min(k, len(live))
-        if k <= 0:
-            return []
-        top = np.argpartition(-scores, k - 1)[:k] if k < len(live) else np.arange(len(live))
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(self.ids[int(live[n])] or b"", float(scores[n])) for n in top]
+        return [(self.ids[int(live[n])] or b"", float(scores[n])) for n in best(scores, k)]
 
     def save(self, base: Path) -> None:
         """Never saved (the rebuilt ANN index is): a no-op kept for the protocol."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .ann import AnnIndex
-from .tail import PendingTail
+from .tail import Overlaid, PendingTail
 
 
 class IndexHandle:
@@ -41,5 +41,13 @@ class IndexHandle:
         self.dropped = False  # set by drop(): a save still queued must not write the files again
         # while a rebuild runs: the changes applied to the interim exact index, replayed onto the new index
         self.replay: list[tuple[list[bytes], np.ndarray | None]] | None = None
-        # while the saved files answer (exactly, mapped) and the index itself loads: nothing is saved
-        self.staged = False
+
+    @property
+    def staged(self) -> bool:
+        """The saved files answer (exactly, mapped) while the index itself loads."""
+        return isinstance(self.index, Overlaid)
+
+    @property
+    def standing_in(self) -> bool:
+        """A stand-in answers (a rebuild's exact index, or the saved files): nothing is saved meanwhile."""
+        return self.replay is not None or self.staged

@@ -22,6 +22,7 @@ import numpy as np
 import orjson
 
 from .ann import CorruptIndex
+from .exact import best
 from .tail import Overlaid
 
 #: offsetLevel0, max_elements, cur_element_count, size_data_per_element, label_offset, offsetData (size_t),
@@ -41,29 +42,22 @@ class HnswFile:
         labels = int(meta["labels"])
         if self.ids_raw.shape != (labels, 16) or len(live) != labels or int(live.sum()) != meta["count"]:
             raise CorruptIndex(f"{base}: id map does not match the index metadata")
-        path = str(base) + ".hnsw"
-        with open(path, "rb") as fh:
-            head = fh.read(_HEADER.size)
-        if len(head) != _HEADER.size:
+        with open(str(base) + ".hnsw", "rb") as fh:  # mapped at once (MAP_POPULATE), not page by page later
+            mapped = mmap.mmap(fh.fileno(), 0, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0),
+                               prot=mmap.PROT_READ)
+        if len(mapped) < _HEADER.size:
             raise CorruptIndex(f"{base}: the hnsw file is truncated")
-        _, _, count, per_element, label_at, vector_at, *_ = _HEADER.unpack(head)
+        _, _, count, per_element, label_at, vector_at, *_ = _HEADER.unpack_from(mapped)
         if count != labels or label_at != vector_at + 4 * dimensions or per_element != label_at + 8:
             raise CorruptIndex(f"{base}: the hnsw file's layout does not match {labels} {dimensions}-d vectors")
+        if len(mapped) < _HEADER.size + count * per_element:
+            raise CorruptIndex(f"{base}: the hnsw file is shorter than its {count} elements")
         self.dimensions = dimensions
         self.seq = int(meta["seq"])
-        if count == 0:
-            self.matrix = np.zeros((0, dimensions), dtype=np.float32)
-            self.row_labels = np.zeros(0, dtype=np.int64)
-        else:
-            with open(path, "rb") as fh:  # mapped at once (MAP_POPULATE), not page by page in the first scan
-                flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
-                mapped = mmap.mmap(fh.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
-            if len(mapped) < _HEADER.size + count * per_element:
-                raise CorruptIndex(f"{base}: the hnsw file is shorter than its {count} elements")
-            records = np.frombuffer(mapped, dtype=np.uint8, count=count * per_element,
-                                    offset=_HEADER.size).reshape(count, per_element)
-            self.matrix = records[:, vector_at:label_at].view(np.float32)  # strided: no copy
-            self.row_labels = records[:, label_at:].view(np.uint64).reshape(-1).astype(np.int64)
+        records = np.frombuffer(mapped, dtype=np.uint8, count=count * per_element,
+                                offset=_HEADER.size).reshape(count, per_element)
+        self.matrix = records[:, vector_at:label_at].view(np.float32)  # strided: no copy
+        self.row_labels = records[:, label_at:].view(np.uint64).reshape(-1).astype(np.int64)
         if len(self.row_labels) and int(self.row_labels.max()) >= labels:
             raise CorruptIndex(f"{base}: the hnsw file holds a label its id map has not")
         self.row_live = live[self.row_labels]
@@ -112,9 +106,8 @@ class HnswFile:
         return {labels[i] for i in ids if i in labels}
 
     def vectors(self, ids: list[bytes]) -> np.ndarray:
-        rows = np.full(len(self.ids_raw), -1, dtype=np.int64)
-        rows[self.row_labels] = np.arange(len(self.row_labels))
-        wanted = [rows[self.labels[i]] for i in ids]
+        row_of = {label: row for row, label in enumerate(self.row_labels.tolist())}
+        wanted = [row_of[self.labels[i]] for i in ids]
         return np.asarray(self.matrix[wanted], dtype=np.float32).reshape(len(ids), self.dimensions)
 
     def search(self, vector: np.ndarray, k: int, allowed: Callable[[int], bool] | None = None,
@@ -125,13 +118,10 @@ class HnswFile:
             keep = keep & np.fromiter((allowed(int(label)) for label in self.row_labels), dtype=bool,
                                       count=len(self.row_labels))
         rows = np.flatnonzero(keep)
-        k = min(k, len(rows))
-        if k <= 0:
+        if not len(rows) or k <= 0:
             return []
         scores = self.matrix @ np.asarray(vector, dtype=np.float32).reshape(-1)
         if len(rows) < len(scores):
             scores = scores[rows]
-        top = np.argpartition(-scores, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
-        top = top[np.argsort(-scores[top], kind="stable")]
         raw = self.ids_raw
-        return [(raw[self.row_labels[rows[n]]].tobytes(), float(scores[n])) for n in top]
+        return [(raw[self.row_labels[rows[n]]].tobytes(), float(scores[n])) for n in best(scores, k)]

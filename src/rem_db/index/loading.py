@@ -74,7 +74,6 @@ class IndexLoading:
         try:
             with handle.lock:
                 loaded = self._open_view(handle)
-                handle.staged = loaded is not None
                 if loaded is None:
                     loaded = self._open(handle)
                 if loaded is None:  # answer exactly from the stored vectors until the rebuild is done
@@ -132,7 +131,6 @@ class IndexLoading:
         with handle.lock:
             if handle.dropped or not handle.staged:
                 return
-            handle.staged = False
             if index is not None and not self._caught_up(handle, index, self.store.wal_seq()):
                 index = None
             if index is None:

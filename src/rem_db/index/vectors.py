@@ -209,14 +209,14 @@ class VectorIndexes(IndexLoading):
         while more:
             with handle.lock:
                 index = handle.index
-                if index is None or handle.dropped or handle.replay is not None or handle.staged:  # a stand-in
+                if index is None or handle.dropped or handle.standing_in:
                     return
                 chunk = APPLY_CHUNK if time.monotonic() - handle.searched_at < 1.0 else APPLY_CHUNK_QUIET
                 more = self._apply_pending(handle, index, chunk, upto=seq)
             _let_searches_in(handle)
         with handle.lock:
             index = handle.index
-            if index is None or handle.dropped or handle.replay is not None or handle.staged:
+            if index is None or handle.dropped or handle.standing_in:
                 return
             if not handle.dirty and index.seq >= seq:
                 return
