@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -84,6 +84,17 @@ class AnnIndex(Protocol):
         """Write the index's files next to ``base`` (atomically enough that :meth:`load` never accepts a
         partial set)."""
         ...
+
+
+@runtime_checkable
+class SubsetSearch(Protocol):
+    """An index that also searches among a given set of its labels without visiting the rest (a filter's
+    rows; HNSW does it with :mod:`.sketch`): ``subset(labels)`` prepares the set once, ``search_subset``
+    answers like :meth:`AnnIndex.search` with ``allowed`` = that set."""
+
+    def subset(self, labels: set[int]) -> Any: ...
+
+    def search_subset(self, subset: Any, vector: np.ndarray, k: int) -> list[tuple[bytes, float]]: ...
 
 
 @dataclass(frozen=True, slots=True)

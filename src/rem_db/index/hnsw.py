@@ -22,6 +22,7 @@ from ..schema.model import HnswSettings
 from .ann import CorruptIndex, register_ann
 from .hnsw_file import HnswFile
 from .labels import Labels
+from .sketch import Subset, VectorSketch
 
 __all__ = ["CorruptIndex", "HnswIndex"]
 
@@ -44,6 +45,7 @@ class HnswIndex(Labels):
         self.index.set_ef(DEFAULT_EF)
         self.seq = 0
         self.threads = -1  # cores an upsert may use (-1: all)
+        self.sketch = VectorSketch(dimensions)  # for searches among a subset of the rows (filters)
 
     def configure(self, m: int, ef_construction: int) -> None:
         """Build the graph with degree ``m`` and construction breadth ``ef_construction`` (the schema setting
@@ -94,8 +96,12 @@ class HnswIndex(Labels):
         capacity = self.index.get_max_elements()
         if needed > capacity:
             self.index.resize_index(max(needed, capacity * 2))
-        self.index.add_items(np.asarray(vectors, dtype=np.float32), np.asarray(labels, dtype=np.int64),
-                             num_threads=self.threads)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        self.index.add_items(vectors, np.asarray(labels, dtype=np.int64), num_threads=self.threads)
+        self.sketch.set(np.asarray(labels, dtype=np.int64), vectors, len(self.labels), self._live)
+
+    def _live(self) -> np.ndarray:
+        return np.fromiter(self.labels.values(), dtype=np.int64, count=len(self.labels))
 
     def remove(self, ids: list[bytes]) -> None:
         """Mark ids deleted; their labels are reused by later adds."""
@@ -125,6 +131,23 @@ class HnswIndex(Labels):
         ids = self.ids  # hnswlib never returns a label marked deleted (None here)
         return [(id16, 1.0 - dist) for label, dist in zip(labels[0].tolist(), distances[0].tolist(), strict=True)
                 if (id16 := ids[label]) is not None]
+
+    def subset(self, labels: set[int]) -> Subset:
+        """Some live labels, prepared for :meth:`search_subset` (a filter's rows, kept while it is cached)."""
+        return self.sketch.subset(np.fromiter(labels, dtype=np.int64, count=len(labels)))
+
+    def search_subset(self, subset: Subset, vector: np.ndarray, k: int) -> list[tuple[bytes, float]]:
+        """Up to ``k`` nearest ids among the subset's labels with their exact cosine similarity: the rows the
+        sketch picks (:mod:`.sketch`; exact up to 2,000 rows) scored exactly. Labels removed since the
+        subset was taken are left out."""
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        ids = self.ids
+        labels = [label for label in self.sketch.nearest(subset, query, k).tolist() if ids[label] is not None]
+        if not labels:
+            return []
+        scores = np.asarray(self.index.get_items(labels, return_type="numpy"), dtype=np.float32) @ query
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(ids[labels[n]], float(scores[n])) for n in order.tolist()]
 
     def _search_exhaustive(self, vector: np.ndarray, k: int,
                            allowed: Callable[[int], bool] | None) -> list[tuple[bytes, float]]:
@@ -194,6 +217,9 @@ class HnswIndex(Labels):
                 raw = [r if ok else None for r, ok in zip(raw, live.tolist(), strict=True)]
             self.restore(raw)
             self.seq = int(meta["seq"])
+            self.sketch = VectorSketch(dimensions)
+            saved = HnswFile(base, dimensions)  # the vectors in place, for the sketch
+            self.sketch.fill(saved.row_labels, saved.matrix, saved.row_live)
             return self
         except CorruptIndex:
             raise
