@@ -9,7 +9,7 @@ ranked by Hamming distance in ~0.1 ms, the nearest :data:`RERANK` by their bfloa
 6e-4 of the float32 ones), and the best ``k`` of those get their exact float32 score from the index. On the
 peers corpus (MiniLM, a 10 % filter) that finds 99.8 % of the exact top 10.
 
-Memory: ``2 * dimensions + dimensions / 8`` bytes per label (82 MiB for 100,000 384-d vectors).
+Memory: ``2 * dimensions + dimensions / 8`` bytes per label (78 MiB for 100,000 384-d vectors).
 """
 
 from __future__ import annotations
