@@ -25,7 +25,7 @@ from .entities.engine import EntityEngine
 from .entities.group import purge_hidden
 from .index.bm25 import FullTextIndex
 from .index.vector_store import VectorStore
-from .index.vectors import VectorIndexes
+from .index.vectors import VectorIndexes, check_ahead
 from .replication.retention import WalRetention
 from .schema.registry import SchemaRegistry
 from .search.engine import SearchEngine
@@ -177,6 +177,7 @@ def build_core(path: Path, tenant: str, read_only: bool, settings: Settings,
 
     With ``password`` (or ``settings.password``) the database is encrypted (made so when it is new) and its
     values pass through the cipher; ``codec`` is an explicit codec for tests of the seam."""
+    check_ahead(path, tenant)  # the index files are hashed while the store opens
     store = open_store(path, settings, read_only, codec)
     worker: BackgroundWorker | None = None
     try:

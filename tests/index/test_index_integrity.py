@@ -1,5 +1,5 @@
 """Damaged vector index files (truncated, deleted, random bytes, bit flips, an older file set put back) never
-crash the process and never give a wrong answer: the files are checked against their blake3 manifest before
+crash the process and never give a wrong answer: the files are checked against their manifest of digests before
 hnswlib reads them, and an index that fails is rebuilt from the stored vectors while searches are answered
 exactly. The trials run in a child process, so a crash shows as its exit status instead of killing pytest.
 

@@ -7,8 +7,8 @@ A backend is one module ending in one registration line::
 
 ``create(dimensions, capacity)`` makes an empty index; ``load(base, dimensions)`` opens a saved one (a
 missing, truncated or inconsistent file set is :class:`CorruptIndex`, and the caller rebuilds from the
-stored vectors); ``view(base, dimensions)``, optional, opens a saved one at once without loading it (an
-exact search over the mapped files that also takes changes): it answers while ``load`` runs; ``files`` are
+stored vectors); ``view(base, dimensions)``, optional, opens a saved one at once without loading it (a
+search of the mapped files that also takes changes): it answers while ``load`` runs; ``files`` are
 the suffixes of its files next to ``base``, the first one written last (so its presence means a complete
 save). The modules shipped with REM DB are listed in :data:`BUILTIN_ANN` and
 imported on the first lookup: backend modules import this one, never the reverse.

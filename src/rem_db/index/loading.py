@@ -1,8 +1,8 @@
 """Loading a tenant's vector indexes (the loading half of :class:`~.vectors.VectorIndexes`).
 
 Each index is loaded by the background worker (so ``Database()`` returns at once). Its files are checked
-against their manifest (sizes and blake3 digests, :mod:`.manifest`) before anything reads them. A backend with
-a ``view`` (HNSW: :mod:`.hnsw_file`) then answers the table's searches at once, exactly, from the mapped files,
+against their manifest (sizes and digests, :mod:`.manifest`) before anything reads them. A backend with
+a ``view`` (HNSW: :mod:`.hnsw_file`) then answers the table's searches at once from the mapped files,
 while the worker loads the index itself, catches it up and swaps it in (:meth:`IndexLoading._swap_in`). A
 stale set (saved at commit sequence ``s``) is caught up by replaying the WAL records after ``s``. A missing,
 corrupt or unrecoverably stale set (the WAL off, or trimmed) is rebuilt from the stored vectors in the
@@ -68,7 +68,7 @@ class IndexLoading:
         return self._backend
 
     def _load(self, handle: IndexHandle) -> None:
-        """Open the saved files as an exact stand-in when the backend can (answering at once), else load
+        """Open the saved files as a stand-in when the backend can (answering at once), else load
         the index; a stand-in is replaced by the loaded index in a later worker task (:meth:`_swap_in`)."""
         rebuild = False
         try:
@@ -103,7 +103,7 @@ class IndexLoading:
             handle.pending.resuspect()
 
     def _open_view(self, handle: IndexHandle) -> AnnIndex | None:
-        """The saved files as the backend's exact stand-in (sizes checked against the manifest, caught up),
+        """The saved files as the backend's stand-in (sizes checked against the manifest, caught up),
         or None: no such backend, no files, or a problem :meth:`_open` will find and report."""
         view = self.backend.view
         if view is None or not self.backend.exists(handle.base):

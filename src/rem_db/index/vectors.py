@@ -25,7 +25,7 @@ from ..worker import BackgroundWorker
 from .ann import AnnBackend, AnnIndex
 from .handle import IndexHandle
 from .loading import IndexLoading
-from .manifest import Manifests
+from .manifest import Manifests, prefetch
 from .tail import TailView
 from .vector_store import VectorStore
 
@@ -56,6 +56,17 @@ class _Threaded(Protocol):
     def set_threads(self, threads: int) -> None: ...
 
 
+def index_directory(root: Path, tenant: str) -> Path:
+    """Where a database at ``root`` keeps a tenant's index files."""
+    return root / "indexes" / quote(tenant, safe="")
+
+
+def check_ahead(root: Path, tenant: str) -> None:
+    """Start hashing the tenant's saved index files in the background (:func:`.manifest.prefetch`), so their
+    check is done, or under way, by the time the worker loads them."""
+    prefetch(index_directory(root, tenant))
+
+
 class VectorIndexes(IndexLoading):
     """Owns every :class:`IndexHandle` of a database handle's tenant.
 
@@ -65,7 +76,7 @@ class VectorIndexes(IndexLoading):
     def __init__(self, root: Path, tenant: str, vectors: VectorStore, worker: BackgroundWorker,
                  read_only: bool, backend: AnnBackend | None = None) -> None:
         self._backend = backend
-        self.root = root / "indexes" / quote(tenant, safe="")
+        self.root = index_directory(root, tenant)
         self.tenant = tenant
         self.vectors = vectors
         self.store = vectors.store

@@ -123,7 +123,7 @@ def _index(indexes: VectorIndexes, table: str, spec: str, dims: int) -> dict[str
         index = handle.index
         if index is not None:
             info["kind"] = ("exact (rebuilding)" if handle.replay is not None
-                            else "exact (loading)" if handle.staged else indexes.backend.name)
+                            else "saved file (loading)" if handle.staged else indexes.backend.name)
             info["elements"] = len(index)
             info["covers_seq"] = index.seq
     return info
