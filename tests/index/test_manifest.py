@@ -94,3 +94,27 @@ def test_a_damaged_file_found_by_the_digest_computed_ahead_is_rebuilt(tmp_path: 
     with Database(tmp_path / "db") as db:
         assert manifest.digest(hnsw) == orjson.loads(
             base.with_name(base.name + ".manifest.json").read_bytes())["files"][".hnsw"][1]
+
+
+def test_a_read_write_open_upgrades_a_blake3_manifest(tmp_path: Path) -> None:
+    base = saved_db(tmp_path / "db")
+    with Database(tmp_path / "db") as db:
+        manifests = db._indexes.manifests
+        seq = manifests.verify(base, paths(base))
+        legacy = {"seq": seq, "files": {p.name[len(base.name):]: [p.stat().st_size, manifest.digest(p, like="")]
+                                        for p in paths(base)}}
+        raw = orjson.dumps(legacy, option=orjson.OPT_SORT_KEYS)
+        base.with_name(base.name + ".manifest.json").write_bytes(raw)
+        manifests.store.put_local("meta", manifests._key(base), raw)
+    with Database(tmp_path / "db", read_only=True) as db:  # a read-only handle verifies and leaves it
+        db.search(vector=np.ones(16, dtype=np.float32), schema="items", top_k=1)
+        db.wait_idle()
+    assert base.with_name(base.name + ".manifest.json").read_bytes() == raw
+    with Database(tmp_path / "db") as db:
+        hits = db.search(vector=np.ones(16, dtype=np.float32), schema="items", top_k=1)
+        db.wait_idle()
+        assert hits
+    upgraded = orjson.loads(base.with_name(base.name + ".manifest.json").read_bytes())
+    assert upgraded["seq"] == seq and all(d.startswith("xxh3:") for _, d in upgraded["files"].values())
+    with Database(tmp_path / "db") as db:
+        assert db._indexes.manifests.verify(base, paths(base)) == seq

@@ -176,6 +176,8 @@ class IndexLoading:
             if index.seq != covered:
                 raise CorruptIndex(f"{handle.base.name}: the files cover sequence {index.seq}, "
                                    f"their manifest {covered}")
+            if not self.read_only:
+                self.manifests.upgrade(handle.base, paths)
             index.set_ef(self._params(handle).ef_search)
         except (ManifestMismatch, CorruptIndex) as exc:
             log.warning("vector index of table %r (%s) unusable (%s); rebuilding from the stored vectors, "
