@@ -44,6 +44,8 @@ def test_a_save_records_xxh3_digests(tmp_path: Path) -> None:
 def test_an_older_blake3_manifest_is_still_verified(tmp_path: Path) -> None:
     base = saved_db(tmp_path / "db")
     with Database(tmp_path / "db") as db:
+        db.search(vector=np.ones(16, dtype=np.float32), schema="items", top_k=1)
+        db.wait_idle()  # the index is loaded (and its manifest checked) before the old one is put back
         manifests = db._indexes.manifests
         seq = manifests.verify(base, paths(base))
         legacy = {"seq": seq, "files": {p.name[len(base.name):]: [p.stat().st_size, manifest.digest(p, like="")]
@@ -99,6 +101,8 @@ def test_a_damaged_file_found_by_the_digest_computed_ahead_is_rebuilt(tmp_path: 
 def test_a_read_write_open_upgrades_a_blake3_manifest(tmp_path: Path) -> None:
     base = saved_db(tmp_path / "db")
     with Database(tmp_path / "db") as db:
+        db.search(vector=np.ones(16, dtype=np.float32), schema="items", top_k=1)
+        db.wait_idle()  # the index is loaded (and its manifest checked) before the old one is put back
         manifests = db._indexes.manifests
         seq = manifests.verify(base, paths(base))
         legacy = {"seq": seq, "files": {p.name[len(base.name):]: [p.stat().st_size, manifest.digest(p, like="")]

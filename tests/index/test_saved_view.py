@@ -48,7 +48,7 @@ def saved(tmp_path: Path) -> tuple[Path, dict[bytes, np.ndarray]]:
     return base, state
 
 
-def test_the_saved_file_answers_exactly_what_the_index_holds(tmp_path: Path) -> None:
+def test_the_saved_file_answers_what_the_index_holds(tmp_path: Path) -> None:
     base, state = saved(tmp_path)
     view = HnswFile(base, DIMS)
     assert len(view) == len(state) and view.seq == 17
@@ -62,6 +62,26 @@ def test_the_saved_file_answers_exactly_what_the_index_holds(tmp_path: Path) -> 
     allowed = view.labels_of(ids(40, 60))  # a filter over labels: only live ids among them
     hits = view.search(state[ids(1, 70)[0]], 50, allowed=allowed.__contains__)
     assert {i for i, _ in hits} == set(ids(40, 60)) & set(state)
+
+
+def test_the_walk_of_a_larger_saved_graph_finds_the_nearest_live_rows(tmp_path: Path) -> None:
+    rng = np.random.default_rng(21)
+    mix = rng.standard_normal((12, DIMS))
+    vectors = unit(rng.standard_normal((4000, 12)) @ mix + 0.3)  # neighbourhoods that mean something
+    index = HnswIndex(DIMS)
+    index.upsert(ids(4000), vectors)
+    state = dict(zip(ids(4000), vectors, strict=True))
+    index.remove(ids(400, 0))  # removed elements are walked through, never answered
+    for gone in ids(400, 0):
+        del state[gone]
+    index.save(tmp_path / "big")
+    view = HnswFile(tmp_path / "big", DIMS)
+    recalls = []
+    for query in unit(rng.standard_normal((30, 12)) @ mix + 0.3):
+        found = [i for i, _ in view.search(query, 10)]
+        assert len(found) == 10 and set(found) <= set(state)
+        recalls.append(len(set(found) & set(exact(state, query, 10))) / 10)
+    assert np.mean(recalls) >= 0.95
 
 
 def test_changes_made_while_the_saved_file_stands_in_are_searched_with_it(tmp_path: Path) -> None:
