@@ -16,11 +16,7 @@ timed; recall@10 of the repeated and narrow ones. ``--code SRC`` runs another co
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,6 +25,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import ab_runs
 from peers.corpus import CATEGORIES, ensure
 from peers.systems.rem import TABLE, RemSystem
 from peers.worker import exact, recall
@@ -90,47 +87,5 @@ def measure(path: Path) -> dict[str, float]:
     return out
 
 
-def _run(path: Path, code: str | None) -> dict[str, float]:
-    env = dict(os.environ)
-    if code:
-        env["PYTHONPATH"] = code
-    done = subprocess.run([sys.executable, __file__, "measure", str(path)], env=env, check=True,
-                          capture_output=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def ab(path: Path, old_code: str, rounds: int) -> None:
-    runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
-    for r in range(rounds):
-        for name, code in (("before", old_code), ("after", None)) if r % 2 == 0 else (("after", None),
-                                                                                       ("before", old_code)):
-            runs[name].append(_run(path, code))
-            print(name, r, json.dumps(runs[name][-1]), flush=True)
-    for key in runs["before"][0]:
-        before = statistics.median(x[key] for x in runs["before"])
-        after = statistics.median(x[key] for x in runs["after"])
-        print(f"{key}: before {before:.3f}  after {after:.3f}  after/before {after / before:.2f}")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=("build", "measure", "ab"))
-    parser.add_argument("path", type=Path)
-    parser.add_argument("--code", help="run this copy of the package (a src directory)")
-    parser.add_argument("--old-code", help="ab: the src directory of the version to compare with")
-    parser.add_argument("--rounds", type=int, default=4)
-    args = parser.parse_args()
-    if args.mode == "build":
-        build(args.path)
-    elif args.mode == "ab":
-        if not args.old_code:
-            parser.error("ab needs --old-code")
-        ab(args.path, args.old_code, args.rounds)
-    elif args.code:
-        print(json.dumps(_run(args.path, args.code)))
-    else:
-        print(json.dumps(measure(args.path)))
-
-
 if __name__ == "__main__":
-    main()
+    ab_runs.main(__file__, __doc__, measure, build=build)

@@ -4,6 +4,7 @@ committed vectors not in the graph yet are searched exactly and merged with the 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,40 @@ def test_search_right_after_a_large_batch_reads_its_writes(tmp_path: Path) -> No
     with Database(tmp_path / "db") as db:  # after the worker caught up and saved: the same answers
         assert db.search(vector=more[5], schema="items", top_k=1)[0][0]["key"] == "k5"
         assert all(e["key"] not in ("k10", "k11") for e, _ in db.search(vector=more[10], schema="items", top_k=5))
+
+
+def test_a_burst_of_single_inserts_is_searched_at_once_and_joins_the_graph_once_writes_pause(
+        tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    data = unit(rng.standard_normal((600, DIMS)))
+    rows = [{"key": f"k{i}", "doc": f"item {i}", "group": f"g{i % 3}"} for i in range(600)]
+    with Database(tmp_path / "db") as db:
+        db.register_schema(ITEMS)
+        db.insert_batch("items", rows[:400], vectors=data[:400])
+        db.wait_idle()  # the graph holds the first 400
+        state = {f"k{i}": data[i] for i in range(400)}
+        for i in range(400, 600):  # new rows, one insert each: the worker leaves them for when writes pause
+            db.insert("items", rows[i], vector=data[i])
+            state[f"k{i}"] = data[i]
+        moved = unit(rng.standard_normal((40, DIMS)))
+        for i in range(40):  # new vectors for rows the graph holds: their old ones must not be found
+            db.insert("items", rows[i], vector=moved[i])
+            state[f"k{i}"] = moved[i]
+        for query in (data[599], moved[3], data[450], data[3], *unit(rng.standard_normal((5, DIMS)))):
+            got = [e["key"] for e, _ in db.search(vector=query, schema="items", top_k=5, ef=400)]
+            assert got == exact(state, query, 5)
+        g1 = {k: v for k, v in state.items() if int(k[1:]) % 3 == 1}
+        got = [e["key"] for e, _ in db.search(vector=data[598], schema="items", top_k=5, ef=400,
+                                              where="group = 'g1'")]
+        assert got == exact(g1, data[598], 5)
+        deadline = time.monotonic() + 60
+        while (db.stats()["details"]["items"]["vector_index"]["elements"] != 600
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+        # no wait_idle(): once the writes paused, the worker moved the burst into the graph by itself
+        assert db.stats()["details"]["items"]["vector_index"]["elements"] == 600
+        got = [e["key"] for e, _ in db.search(vector=moved[3], schema="items", top_k=5, ef=400)]
+        assert got == exact(state, moved[3], 5)
 
 
 def test_small_data_results_equal_exact_search(tmp_path: Path) -> None:

@@ -296,7 +296,9 @@ class EmbeddingWriter:
             else:
                 dims = self.providers.get(spec).dimensions
             if vectors:
-                ids, matrix = list(vectors), np.vstack(list(vectors.values()))
+                ids = list(vectors)
+                matrix = (np.vstack(list(vectors.values())) if len(ids) > 1
+                          else np.asarray(vectors[ids[0]], dtype=np.float32).reshape(1, -1))
                 batch.on_commit.append(partial(self.indexes.changed, table, spec, dims, ids=ids, vectors=matrix))
             if removed:
                 batch.on_commit.append(partial(self.indexes.changed, table, spec, dims, ids=list(removed),

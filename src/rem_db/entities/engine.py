@@ -167,12 +167,15 @@ class EntityEngine:
         given = self._given(schema, incoming, vectors, single) if vectors is not None else None
         if not incoming:
             return []
-        plan = self._embed_plan(schema, incoming, embed_mode, progress=progress, given=given)
+        unique = list(dict.fromkeys(inc.id16 for inc in incoming))
+        read_at = self.store.wal_seq()  # the rows as they are before any commit after this sequence
+        before = dict(zip(unique, self.get_many(unique), strict=True))
+        plan = self._embed_plan(schema, incoming, embed_mode, before=before, progress=progress, given=given)
         with self.lock:
             resolve_edge_keys(self, schema, incoming)  # edge dst given as a key -> id
             now = now_iso()
-            unique = list(dict.fromkeys(inc.id16 for inc in incoming))
-            before = dict(zip(unique, self.get_many(unique), strict=True))
+            if self.store.wal_seq() != read_at:  # another write came in between: read them again
+                before = dict(zip(unique, self.get_many(unique), strict=True))
             staged: dict[bytes, dict[str, Any]] = {}
             results = []
             for inc in incoming:

@@ -123,9 +123,11 @@ class FullTextIndex:
 
     def write(self, batch: Batch, table: str, id16: bytes, old_text: str | None, new_text: str | None) -> None:
         """Replace a document's postings (``None`` text = no document). Caller holds the write lock."""
+        if old_text == new_text:
+            return
         old = Counter(tokens(old_text)) if old_text else Counter()
         new = Counter(tokens(new_text)) if new_text else Counter()
-        if old == new and (old_text is None) == (new_text is None):
+        if old_text is not None and new_text is not None and old == new:
             return
         prefix = self._posting_prefix
         for term in old.keys() - new.keys():

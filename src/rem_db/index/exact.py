@@ -47,6 +47,10 @@ class ExactIndex(Labels):
             grown[:len(self.matrix)] = self.matrix
             self.matrix = grown
             self.alive = np.concatenate([self.alive, np.zeros(len(grown) - len(self.alive), dtype=bool)])
+        if len(labels) == 1:  # a single insert: plain indexing is several times cheaper than a label list
+            self.matrix[labels[0]] = rows[0]
+            self.alive[labels[0]] = True
+            return
         self.matrix[labels] = rows
         self.alive[labels] = True
 

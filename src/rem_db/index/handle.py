@@ -38,6 +38,10 @@ class IndexHandle:
         self.dirty = False
         self.save_queued = False
         self.save_timer: threading.Timer | None = None  # a save queued for when writes pause
+        # the graph's catch-up, deferred while single writes come in a burst; ``catch_up_due`` is set until
+        # the timer queues it (writes meanwhile need not wake the worker)
+        self.catch_up_timer: threading.Timer | None = None
+        self.catch_up_due = False
         self.dropped = False  # set by drop(): a save still queued must not write the files again
         # while a rebuild runs: the changes applied to the interim exact index, replayed onto the new index
         self.replay: list[tuple[list[bytes], np.ndarray | None]] | None = None

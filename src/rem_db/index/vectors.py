@@ -31,8 +31,14 @@ from .vector_store import VectorStore
 
 log = logging.getLogger("rem_db.index")
 T = TypeVar("T")
-#: a search applies a pending tail this small to the graph itself; a larger one it searches exactly
-APPLY_IN_SEARCH = 256
+#: a search applies a pending tail this small to the graph itself (at most one worker chunk: ~8 ms of adds);
+#: a larger one it searches exactly
+APPLY_IN_SEARCH = 16
+#: while single writes come less than WRITE_GAP seconds apart, the worker leaves a tail of fewer than
+#: DEFER_ROWS rows for later: moving each row into the graph as it comes (~1 ms of hnswlib per add) competes
+#: with the writes for the cores (an insert took ~1.3x as long); searches meanwhile scan the tail exactly
+WRITE_GAP = 0.05
+DEFER_ROWS = 4096
 #: ids the worker moves from the tail into the graph per hold of the handle's lock while searches come in: a
 #: search waits for one chunk at most (16 adds at ef_construction 200 take ~8 ms on 2 cores; an update
 #: several times an add) ...
@@ -136,7 +142,8 @@ class VectorIndexes(IndexLoading):
         with handle.tail_lock:
             handle.pending.add(seq, ids, vectors)
         handle.written_at = time.monotonic()
-        self._schedule_save(handle)
+        if not handle.catch_up_due or handle.pending.rows >= DEFER_ROWS:
+            self._schedule_save(handle)
 
     def _apply_pending(self, handle: IndexHandle, index: AnnIndex, limit: int | None = None,
                        upto: int | None = None) -> bool:
@@ -199,6 +206,22 @@ class VectorIndexes(IndexLoading):
         except RuntimeError:  # worker shut down: close() saves
             handle.save_queued = False
 
+    def _burst(self, handle: IndexHandle) -> bool:
+        """Whether single writes are still coming with a short tail: then the catch-up is queued for when
+        they pause (re-checked every WRITE_GAP seconds) and this save does nothing now."""
+        if handle.pending.rows >= DEFER_ROWS or time.monotonic() - handle.written_at >= WRITE_GAP:
+            return False
+        if not handle.catch_up_due:
+            handle.catch_up_due = True
+            handle.catch_up_timer = timer = threading.Timer(WRITE_GAP, self._catch_up_now, (handle,))
+            timer.daemon = True
+            timer.start()
+        return True
+
+    def _catch_up_now(self, handle: IndexHandle) -> None:
+        handle.catch_up_due = False  # before queueing: a write from now on queues its own save
+        self._schedule_save(handle)
+
     def _save_later(self, handle: IndexHandle) -> None:
         """Queue a save in SAVE_QUIET seconds (one timer per handle at a time)."""
         if handle.save_timer is None or not handle.save_timer.is_alive():
@@ -211,6 +234,8 @@ class VectorIndexes(IndexLoading):
         writes keep coming and the last save is recent; ``final``: always, as :meth:`save_all` asks)."""
         handle.ready.wait()
         handle.save_queued = False
+        if not final and self._burst(handle):
+            return
         # every write up to this sequence has queued its changes already (they are queued before the
         # commit position advances), so after applying them the saved file reflects it
         seq = self.store.wal_seq()
@@ -253,9 +278,7 @@ class VectorIndexes(IndexLoading):
         """Queue now the saves deferred until writes pause (so a caller that waits for the worker next finds
         every index saved)."""
         for handle in list(self.handles.values()):
-            timer = handle.save_timer
-            if timer is not None and timer.is_alive():
-                timer.cancel()
+            if _cancel_timers(handle):
                 self._schedule_save(handle, final=True)
 
     def save_all(self) -> None:
@@ -266,8 +289,7 @@ class VectorIndexes(IndexLoading):
         or caught up from the WAL on the next open)."""
         failures: list[StorageError] = []
         for handle in list(self.handles.values()):
-            if handle.save_timer is not None:
-                handle.save_timer.cancel()
+            _cancel_timers(handle)
             if handle.ready.is_set() and not self.read_only:
                 try:
                     self._save(handle, final=True)
@@ -290,6 +312,17 @@ class VectorIndexes(IndexLoading):
         base = self.base(table, spec)
         self.manifests.delete(base)
         self.backend.delete(base)
+
+
+def _cancel_timers(handle: IndexHandle) -> bool:
+    """Cancel the handle's deferred save and catch-up; whether one was still to come."""
+    pending = False
+    for timer in (handle.save_timer, handle.catch_up_timer):
+        if timer is not None and timer.is_alive():
+            timer.cancel()
+            pending = True
+    handle.catch_up_due = False
+    return pending
 
 
 def _let_searches_in(handle: IndexHandle, patience: float = 0.005) -> None:
