@@ -10,7 +10,7 @@ import textwrap
 from pathlib import Path
 
 from rem_db import Database
-from rem_db.storage.store import MAX_LOG_BYTES
+from rem_db.storage.rocks_options import MAX_LOG_BYTES
 
 WRITER = textwrap.dedent("""
     import sys

@@ -22,7 +22,7 @@ from ..index.vector_store import VectorStore
 from ..index.vectors import VectorIndexes
 from ..schema.model import HnswSettings, TableSchema
 from ..schema.validation import RowRef
-from ..storage.store import Batch
+from ..storage.batch import Batch
 from .interface import EmbeddingProvider
 from .providers import EmbeddingProviders
 from .vectors import text_of

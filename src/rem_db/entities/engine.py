@@ -23,9 +23,10 @@ from ..index.fuzzy import FuzzyKeys
 from ..index.keys import KeyIndex
 from ..schema.model import TableSchema
 from ..schema.validation import RowRef
+from ..storage.batch import Batch
 from ..storage.codec import encode_str, now_iso, successor
 from ..storage.keyspace import Keyspace
-from ..storage.store import Batch, Store
+from ..storage.store import Store
 from .field_names import FieldNames
 from .hidden import HiddenRows
 from .records import Incoming, build_record, merge_edges, prepare, to_plain, user_fields

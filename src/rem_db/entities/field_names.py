@@ -21,9 +21,10 @@ import orjson
 
 from ..index.fields import FieldIndex
 from ..schema.model import SYSTEM_FIELDS, TableSchema
+from ..storage.batch import Batch
 from ..storage.codec import successor
 from ..storage.keyspace import Keyspace
-from ..storage.store import Batch, Store
+from ..storage.store import Store
 
 META = "meta"
 ENTITIES = "entities"

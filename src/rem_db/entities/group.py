@@ -26,8 +26,8 @@ from ..graph import adjacency as adj
 from ..graph.changes import EdgeChanges
 from ..graph.resolve import resolve_edge_keys
 from ..schema.model import TableSchema
+from ..storage.batch import Batch
 from ..storage.codec import now_iso, successor
-from ..storage.store import Batch
 from .hidden import META, HiddenRows, part_value, read_parts
 from .records import Incoming, prepare
 

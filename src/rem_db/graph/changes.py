@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ..storage.batch import Batch
 from ..storage.keyspace import Keyspace
-from ..storage.store import Batch, Store
+from ..storage.store import Store
 from . import adjacency as adj
 from .ids import as_id16
 

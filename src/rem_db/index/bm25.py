@@ -15,8 +15,9 @@ from typing import Any
 
 import orjson
 
+from ..storage.batch import Batch
 from ..storage.keyspace import Keyspace, prefix_range
-from ..storage.store import Batch, Store
+from ..storage.store import Store
 
 CF = "fulltext"
 META = "meta"

@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 import orjson
 
+from ..storage.batch import Batch
 from ..storage.keyspace import Keyspace, prefix_range
-from ..storage.store import Batch, Store
+from ..storage.store import Store
 
 CF = "embeddings"
 META = "meta"

@@ -33,8 +33,8 @@ from ..entities.records import merge_edges, prepare, user_fields
 from ..errors import DatabaseError
 from ..graph import adjacency as adj
 from ..graph.changes import EdgeChanges
+from ..storage.batch import Batch
 from ..storage.codec import now_iso, successor
-from ..storage.store import Batch
 from .detect import FileProblem
 
 if TYPE_CHECKING:

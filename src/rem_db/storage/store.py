@@ -1,5 +1,6 @@
 """One RocksDB database per REM directory, opened through rocksdict in raw (bytes) mode: the one
-implementation of :class:`~rem_db.storage.kv.KVStore` and the only module that imports rocksdict.
+implementation of :class:`~rem_db.storage.kv.KVStore` (with :mod:`.batch` and :mod:`.rocks_options`, the only
+modules that import rocksdict).
 
 The store knows column families, keys and bytes only: no schemas, SQL, vectors or CLI. Every logical write
 is one :class:`Batch` committed by :meth:`Store.write`, the one commit path: the batch's values pass through
@@ -18,41 +19,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rocksdict import (
-    AccessType,
-    BlockBasedOptions,
-    Cache,
-    Checkpoint,
-    DBCompressionType,
-    Options,
-    Rdict,
-    ReadOptions,
-    WriteOptions,
-)
+from rocksdict import AccessType, Cache, Checkpoint, Options, Rdict, ReadOptions, WriteOptions
 from rocksdict import WriteBatch as RocksBatch
 
 from ..config import Settings
 from ..errors import LockedError, NotFoundError, ReadOnlyError, StorageError
 from . import wal
-from .families import COLUMN_FAMILIES, FAMILY_IDS
+from .batch import Batch
+from .families import COLUMN_FAMILIES
 from .kv import IdentityCodec, ValueCodec
+from .rocks_options import BLOCK_CACHE_BYTES, bounded, db_options
 
 log = logging.getLogger("rem_db.storage")
 HOLDER_FILE = "HOLDER"
-BLOCK_CACHE_BYTES = 64 * 1024 * 1024  # one LRU cache of uncompressed blocks, shared by every column family
 READ_ONLY_OPEN_ATTEMPTS = 8
-_FAMILY_BYTE = {name: bytes((n,)) for name, n in FAMILY_IDS.items()}
-_EMPTY = [b""]
-_COMPRESSION = {
-    "none": DBCompressionType.none,
-    "snappy": DBCompressionType.snappy,
-    "zlib": DBCompressionType.zlib,
-    "bz2": DBCompressionType.bz2,
-    "lz4": DBCompressionType.lz4,
-    "lz4hc": DBCompressionType.lz4hc,
-    "zstd": DBCompressionType.zstd,
-}
-
+_UNKNOWN = -1  # Store._wal_first before the first lookup
 
 #: ``meta`` key of this directory's replica role (:meth:`Store.set_replica`): written with :meth:`Store.put_local`
 REPLICA_KEY = b"replication.replica"
@@ -61,45 +42,6 @@ REPLICA_KEY = b"replication.replica"
 def replica_refusal(path: Path) -> str:
     return (f"replica is read-only: {path} follows a primary; write to the primary, or promote this replica "
             f"(`rem replication promote`)")
-
-
-#: RocksDB's own write-ahead log (its ``*.log`` files, not REM's ``wal`` column family) is kept below this
-MAX_LOG_BYTES = 64 << 20
-_UNKNOWN = -1  # Store._wal_first before the first lookup
-#: RocksDB's info logs (``LOG``, ``LOG.old.*``: its own diagnostics) kept in the directory
-KEEP_INFO_LOGS = 5
-
-
-def _options(settings: Settings, cache: Cache) -> Options:
-    opts = Options(raw_mode=True)
-    opts.create_if_missing(True)
-    opts.create_missing_column_families(True)
-    opts.set_compression_type(_COMPRESSION[settings.rocksdb_compression]())
-    if settings.rocksdb_write_buffer_size:
-        opts.set_write_buffer_size(settings.rocksdb_write_buffer_size)
-    if settings.rocksdb_max_background_jobs:
-        opts.set_max_background_jobs(settings.rocksdb_max_background_jobs)
-    # a read-only open (another process reading while this one writes) replays the writer's unflushed
-    # RocksDB log: bounding the log bounds that replay (memtables are flushed when it grows past this)
-    opts.set_max_total_wal_size(MAX_LOG_BYTES)
-    # RocksDB starts up to 16 threads per column family to open its table files: on a small machine that
-    # costs more than it saves (an open of 100,000 rows: ~30 ms with one, ~45 ms with the default)
-    opts.set_max_file_opening_threads(1)
-    # each open starts a new info LOG and keeps the old ones (1,000 by default, ~150 KB each)
-    opts.set_keep_log_file_num(KEEP_INFO_LOGS)
-    table = BlockBasedOptions()
-    table.set_block_cache(cache)
-    table.set_bloom_filter(10, False)
-    opts.set_block_based_table_factory(table)
-    return opts
-
-
-def _bounded(upper: bytes, fill_cache: bool = True) -> ReadOptions:
-    opts = ReadOptions()
-    opts.set_iterate_upper_bound(upper)
-    if not fill_cache:
-        opts.fill_cache(False)  # type: ignore[call-arg]  # rocksdict's stub lacks the flag the method takes
-    return opts
 
 
 def _read_error(cf: str, keys: list[bytes], exc: Exception) -> StorageError:
@@ -117,115 +59,6 @@ class _Closed(dict[str, Any]):
 
     def __getitem__(self, key: str) -> Any:
         raise StorageError(f"database {self.path} is closed")
-
-
-class Batch:
-    """Puts and deletes across column families, committed as one atomic RocksDB write by
-    :meth:`Store.write`.
-
-    Values pass through the store's value codec as they are staged, and (with the WAL on) every operation is
-    also recorded for the batch's WAL record. ``on_commit`` callbacks run once the batch is written, with its
-    WAL sequence (e.g. to update in-memory vector indexes). ``before_write`` callbacks run just before it is
-    written (they may still add to it: derived values staged during the batch, kept in ``stash``, are put
-    once each).
-    """
-
-    __slots__ = ("_batch", "_cfs", "_codec", "_keys", "_store", "_values", "before_write", "count",
-                 "on_commit", "stash")
-
-    def __init__(self, store: Store) -> None:
-        # the store, not its handles: a batch kept alive (e.g. in a reference cycle through ``stash``) must
-        # not keep RocksDB open after the store is closed
-        self._store = store
-        self._codec: ValueCodec | None = store.codec if store.codec.families else None
-        # the WAL record's columns (storage/wal.py), filled as operations are staged; None with the WAL off
-        self._cfs: bytearray | None = bytearray() if store.wal_enabled else None
-        self._keys: list[bytes] = []
-        self._values: list[bytes] = []
-        self._batch = RocksBatch(raw_mode=True)
-        self.count = 0
-        self.on_commit: list[Callable[[int], None]] = []
-        self.before_write: list[Callable[[], None]] = []
-        self.stash: dict[str, Any] = {}
-
-    def put(self, cf: str, key: bytes, value: bytes = b"") -> None:
-        if self._codec is not None and cf in self._codec.families:
-            value = self._codec.encode(cf, key, value)
-        self._batch.put(key, value, self._store.handles[cf])
-        if self._cfs is not None:
-            self._cfs.append(FAMILY_IDS[cf])
-            self._keys.append(key)
-            self._values.append(value)
-        self.count += 1
-
-    def put_many(self, cf: str, keys: list[bytes], values: list[bytes]) -> None:
-        """Put ``keys[i] -> values[i]`` (one call for the many postings of a document)."""
-        if self._codec is not None and cf in self._codec.families:
-            for key, value in zip(keys, values, strict=True):
-                self.put(cf, key, value)
-            return
-        handle, put = self._store.handles[cf], self._batch.put
-        for key, value in zip(keys, values, strict=True):
-            put(key, value, handle)
-        if self._cfs is not None:
-            self._cfs += _FAMILY_BYTE[cf] * len(keys)
-            self._keys += keys
-            self._values += values
-        self.count += len(keys)
-
-    def put_keys(self, cf: str, keys: set[bytes] | list[bytes]) -> None:
-        """Put many keys with empty values (index entries)."""
-        if self._codec is not None and cf in self._codec.families:
-            for key in keys:
-                self.put(cf, key)
-            return
-        handle, put = self._store.handles[cf], self._batch.put
-        for key in keys:
-            put(key, b"", handle)
-        if self._cfs is not None:
-            n = len(keys)
-            self._cfs += _FAMILY_BYTE[cf] * n
-            self._keys += keys
-            self._values += _EMPTY * n
-        self.count += len(keys)
-
-    def delete(self, cf: str, key: bytes) -> None:
-        self._batch.delete(key, self._store.handles[cf])
-        if self._cfs is not None:
-            self._cfs.append(FAMILY_IDS[cf] | wal.DELETE_FLAG)
-            self._keys.append(key)
-            self._values.append(b"")
-        self.count += 1
-
-    def apply(self, cf: str, ops: list[tuple[bytes, bytes | None]]) -> None:
-        """Puts (``(key, value)``) and deletes (``(key, None)``), in order: for hot loops."""
-        if (self._codec is not None and cf in self._codec.families) or self._cfs is not None:
-            for key, value in ops:
-                if value is None:
-                    self.delete(cf, key)
-                else:
-                    self.put(cf, key, value)
-            return
-        handle, put, delete = self._store.handles[cf], self._batch.put, self._batch.delete
-        for key, value in ops:
-            if value is None:
-                delete(key, handle)
-            else:
-                put(key, value, handle)
-        self.count += len(ops)
-
-    def stage_record(self, seq: int, codec: ValueCodec) -> None:
-        """Put the batch's WAL record (when the WAL is on) and the commit position ``seq`` (the committer
-        calls this under its lock)."""
-        key = wal.seq_key(seq)
-        if self._cfs is not None:
-            record = wal.encode(self._cfs, self._keys, self._values)
-            if wal.CF in codec.families:
-                record = codec.encode(wal.CF, key, record)
-            self._batch.put(key, record, self._store.handles[wal.CF])
-        # not part of the record, and not through the codec: the position is the store's own bookkeeping,
-        # kept with the WAL off too (the vector indexes compare it with the sequence their files cover)
-        self._batch.put(wal.POSITION_KEY, key, self._store.handles[wal.POSITION_CF])
 
 
 class StoreSnapshot:
@@ -268,14 +101,14 @@ class Store:
         self.wal_enabled = self.settings.wal_enabled
         self._check_path()
         cache = Cache(BLOCK_CACHE_BYTES)
-        opts = _options(self.settings, cache)
-        families = {name: _options(self.settings, cache) for name in COLUMN_FAMILIES}
+        opts = db_options(self.settings, cache)
+        families = {name: db_options(self.settings, cache) for name in COLUMN_FAMILIES}
         existing = set(Rdict.list_cf(str(self.path), Options(raw_mode=True))) \
             if (self.path / "CURRENT").exists() else set()
         if self.read_only:
             families = {name: o for name, o in families.items() if name in existing}
         # RocksDB opens a directory only with all of its families: keep ones this version does not use
-        families.update({name: _options(self.settings, cache) for name in existing - families.keys() - {"default"}})
+        families.update({name: db_options(self.settings, cache) for name in existing - families.keys() - {"default"}})
         self._db = self._open(opts, families)
         self.cfs = {name: self._db.get_column_family(name) for name in families}
         self.handles = {name: self._db.get_column_family_handle(name) for name in families}
@@ -378,7 +211,7 @@ class Store:
     def scan(self, cf: str, lower: bytes, upper: bytes, reverse: bool = False,
              keys_only: bool = False) -> Iterator[tuple[bytes, bytes | None]]:
         """Yield ``(key, value)`` for ``lower <= key < upper`` in key order (or reverse)."""
-        opts = _bounded(upper)
+        opts = bounded(upper)
         it = self.cfs[cf].iter(opts)
         decode = None if keys_only or cf not in self.codec.families else self.codec.decode
         # rocksdict mishandles iterate_lower_bound (seek_to_first ignores it, seek_for_prev skips keys),
@@ -405,7 +238,7 @@ class Store:
     def items(self, cf: str, lower: bytes, upper: bytes, fill_cache: bool = True) -> Iterator[tuple[bytes, bytes]]:
         """``(key, value)`` for ``lower <= key < upper`` in key order, iterated in Rust (~3x faster than
         :meth:`scan`); ``fill_cache=False`` for bulk reads that should not evict the hot set."""
-        opts = _bounded(upper, fill_cache)  # must stay alive while the iterator runs: it holds the bound
+        opts = bounded(upper, fill_cache)  # must stay alive while the iterator runs: it holds the bound
         pairs: Iterator[tuple[bytes, bytes]] = self.cfs[cf].items(from_key=lower, read_opt=opts)  # type: ignore[assignment]
         if cf not in self.codec.families:
             yield from pairs
@@ -419,7 +252,7 @@ class Store:
         if cf in self.codec.families:
             yield from (value for _, value in self.items(cf, lower, upper, fill_cache))
             return
-        opts = _bounded(upper, fill_cache)  # must stay alive while the iterator runs: it holds the bound
+        opts = bounded(upper, fill_cache)  # must stay alive while the iterator runs: it holds the bound
         yield from self.cfs[cf].values(from_key=lower, read_opt=opts)
 
     def scan_keys(self, cf: str, lower: bytes, upper: bytes, reverse: bool = False,
@@ -430,11 +263,11 @@ class Store:
         return self._forward_keys(cf, lower, upper, fill_cache)
 
     def _forward_keys(self, cf: str, lower: bytes, upper: bytes, fill_cache: bool) -> Iterator[bytes]:
-        opts = _bounded(upper, fill_cache)  # must stay alive while the iterator runs: it holds the bound
+        opts = bounded(upper, fill_cache)  # must stay alive while the iterator runs: it holds the bound
         yield from self.cfs[cf].keys(from_key=lower, read_opt=opts)  # iterated in Rust: ~3x faster
 
     def count(self, cf: str, lower: bytes, upper: bytes) -> int:
-        opts = _bounded(upper)
+        opts = bounded(upper)
         return sum(1 for _ in self.cfs[cf].keys(from_key=lower, read_opt=opts))
 
     def last_key(self, cf: str) -> bytes | None:
@@ -696,11 +529,11 @@ class Store:
         """A copy of every column family, as stored (no codec, no WAL record), read from this instance's
         view: a read-only instance sees the database as of its open, so the copy is consistent."""
         cache = Cache(BLOCK_CACHE_BYTES)
-        families = {name: _options(self.settings, cache) for name in self.cfs if name != "default"}
+        families = {name: db_options(self.settings, cache) for name in self.cfs if name != "default"}
         write_opts = WriteOptions()
         write_opts.disable_wal = True  # type: ignore[method-assign,assignment]  # a property (the stub is wrong)
         try:
-            copy = Rdict(str(target), _options(self.settings, cache), column_families=families)
+            copy = Rdict(str(target), db_options(self.settings, cache), column_families=families)
             try:
                 read_opts = ReadOptions()
                 read_opts.fill_cache(False)  # type: ignore[call-arg]  # rocksdict's stub lacks the flag
