@@ -78,6 +78,29 @@ def test_filter_and_exhaustive_fallback() -> None:
     assert {i for i, _ in hits} == set(ids_for(5, 200))  # fewer pass the filter than asked for
 
 
+def test_exact_vectors_are_read_from_the_store_and_from_the_graph_where_it_has_none() -> None:
+    data, queries = clustered(300, dims=32, clusters=20, seed=3)
+    index = HnswIndex(32)
+    index.upsert(ids_for(300), data)
+    before = [index.search_subset(index.subset(set(range(0, 300, 3))), q, 5) for q in queries[:5]]
+    stored = {i: v * 3.0 for i, v in zip(ids_for(300), data, strict=True)}  # a provider's vectors: not unit
+    del stored[ids_for(300)[9]]  # deleted from the store since the graph took it
+    reads: list[int] = []
+
+    def reader(ids: list[bytes]) -> list[np.ndarray | None]:
+        reads.append(len(ids))
+        return [stored.get(i) for i in ids]
+
+    index.stored = reader
+    np.testing.assert_allclose(index.vectors(ids_for(12)), data[:12], atol=1e-6)  # k9 from the graph
+    assert reads == [12]
+    after = [index.search_subset(index.subset(set(range(0, 300, 3))), q, 5) for q in queries[:5]]
+    assert [[i for i, _ in hits] for hits in after] == [[i for i, _ in hits] for hits in before]
+    for hits_after, hits_before in zip(after, before, strict=True):
+        np.testing.assert_allclose([s for _, s in hits_after], [s for _, s in hits_before], atol=1e-5)
+    assert len(reads) == 6  # each subset search read its rows from the store once
+
+
 def test_save_load_round_trip_and_corruption(tmp_path: Path) -> None:
     data, _ = clustered(500, dims=32, clusters=10)
     index = HnswIndex(32)

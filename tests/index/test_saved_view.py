@@ -224,8 +224,8 @@ def test_single_writes_save_the_index_once_they_pause_or_at_wait_idle(
         for n in range(20):
             db.insert("items", items(1, 600 + n)[0], vector=added[n])
         handle = handle_of(db)
-        for _ in range(200):  # the worker moves them into the graph ...
-            if not handle.pending.rows:
+        for _ in range(500):  # the worker moves them into the graph once the writes pause ...
+            if not handle.pending.rows and handle.dirty:  # (rows leave the tail just before they are added)
                 break
             time.sleep(0.01)
         assert handle.pending.rows == 0 and handle.dirty

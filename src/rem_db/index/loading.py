@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
@@ -22,7 +23,7 @@ import numpy as np
 from ..schema.model import HnswSettings
 from ..storage.store import Store
 from ..worker import BackgroundWorker
-from .ann import AnnBackend, AnnIndex, CorruptIndex, ann_backend
+from .ann import AnnBackend, AnnIndex, CorruptIndex, ReadsStored, ann_backend
 from .exact import ExactIndex
 from .handle import IndexHandle
 from .manifest import ManifestMismatch, Manifests
@@ -94,9 +95,14 @@ class IndexLoading:
         if rebuild:
             self._rebuild(handle)
 
-    @staticmethod
-    def _install(handle: IndexHandle, index: AnnIndex) -> None:
+    def _attach(self, handle: IndexHandle, index: AnnIndex) -> None:
+        """Let ``index`` read its rows' exact vectors from the store, if it can (:class:`~.ann.ReadsStored`)."""
+        if isinstance(index, ReadsStored):
+            index.stored = partial(self.vectors.get_many, handle.table, handle.spec)
+
+    def _install(self, handle: IndexHandle, index: AnnIndex) -> None:
         """Make ``index`` the handle's (caller holds its lock): pending changes it holds are not applied again."""
+        self._attach(handle, index)
         handle.index = index
         handle.covered = index.seq
         with handle.tail_lock:
@@ -225,6 +231,7 @@ class IndexLoading:
                     index.upsert(changed, vectors)
             index.seq = max(seq, handle.index.seq if handle.index is not None else seq)
             index.set_ef(self._params(handle).ef_search)  # the setting may have changed meanwhile
+            self._attach(handle, index)
             handle.index = index
             with handle.tail_lock:
                 handle.pending.resuspect()
