@@ -213,9 +213,7 @@ class VectorIndexes(IndexLoading):
             return False
         if not handle.catch_up_due:
             handle.catch_up_due = True
-            handle.catch_up_timer = timer = threading.Timer(WRITE_GAP, self._catch_up_now, (handle,))
-            timer.daemon = True
-            timer.start()
+            handle.catch_up_timer = _daemon_timer(WRITE_GAP, self._catch_up_now, handle)
         return True
 
     def _catch_up_now(self, handle: IndexHandle) -> None:
@@ -225,9 +223,7 @@ class VectorIndexes(IndexLoading):
     def _save_later(self, handle: IndexHandle) -> None:
         """Queue a save in SAVE_QUIET seconds (one timer per handle at a time)."""
         if handle.save_timer is None or not handle.save_timer.is_alive():
-            handle.save_timer = threading.Timer(SAVE_QUIET, self._schedule_save, (handle,))
-            handle.save_timer.daemon = True
-            handle.save_timer.start()
+            handle.save_timer = _daemon_timer(SAVE_QUIET, self._schedule_save, handle)
 
     def _save(self, handle: IndexHandle, final: bool = False) -> None:
         """Move the pending changes committed so far into the graph, then write the index files (unless
@@ -312,6 +308,14 @@ class VectorIndexes(IndexLoading):
         base = self.base(table, spec)
         self.manifests.delete(base)
         self.backend.delete(base)
+
+
+def _daemon_timer(delay: float, call: Callable[[IndexHandle], None], handle: IndexHandle) -> threading.Timer:
+    """``call(handle)`` in ``delay`` seconds on a daemon thread (started; cancel it to drop the call)."""
+    timer = threading.Timer(delay, call, (handle,))
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _cancel_timers(handle: IndexHandle) -> bool:
