@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from rem_db import Database
-from rem_db.index.bm25 import tokens
+from rem_db.index.text_tokens import tokens
 
 
 @pytest.fixture(scope="module")

@@ -183,6 +183,7 @@ class EmbeddingWriter:
         given_dims = self._given_dimensions(table, given)
         removed: list[bytes] = []
         removed_alt: list[bytes] = []  # rows with a given vector whose text became empty: only the alt goes
+        docs: list[tuple[bytes, str | None, str | None]] = []  # (id16, old text, new text) for the postings
         for id16, text in plan.texts.items():
             old = before.get(id16)
             old_text = (text_of(fields, old) or None) if old else None
@@ -192,7 +193,7 @@ class EmbeddingWriter:
                     if spec == specs[0]:
                         self._check_embeddable(schema, spec)
                     plan.embedded.setdefault(spec, {})[id16] = self.embed(self.providers.get(spec), [text])[0]
-            self.fulltext.write(batch, table, id16, old_text, text)
+            docs.append((id16, old_text, text))
             stale = text is None and old_text is not None
             if stale and id16 in given:
                 for spec in specs[1:]:
@@ -202,6 +203,7 @@ class EmbeddingWriter:
                 for spec in specs:
                     self.vectors.delete(batch, table, spec, id16)
                 removed.append(id16)
+        self.fulltext.write_many(batch, table, docs)
         for spec, vectors in plan.embedded.items():
             for id16, vector in vectors.items():
                 self.vectors.put(batch, table, spec, id16, vector)

@@ -263,7 +263,9 @@ class SearchEngine:
         if hybrid:
             if query is None:
                 raise QueryError("hybrid search needs a query text")
-            lexical = embedder.fulltext.search(table, query, depth, allowed=_AllowedSet(candidates))
+            everything = candidates.ids is None and not candidates.excluded
+            lexical = embedder.fulltext.search(table, query, depth,
+                                               allowed=None if everything else _AllowedSet(candidates))
             ranked = self._names_first(table, schema.key_field, query, _fuse(ranked, lexical, depth), candidates)
         return self._entities(ranked, top_k, candidates, include_deleted)
 

@@ -13,7 +13,7 @@ of components is a valid scan prefix).
 | reverse_edges | tenant · dst · rel_type · src | edge JSON |
 | adjacency | tenant · src · ``o`` | packed out-neighbours (graph/adjacency.py) |
 | embeddings | tenant · table · provider spec · id | little-endian float32 |
-| fulltext | tenant · table · ``p`` · term · id / tenant · table · ``d`` · id | term frequency / length |
+| fulltext | tenant · table · ``p`` · term · id or segment / ``d`` · id / ``s``, ``x`` | tf / length |
 | meta | tenant · ``embedding``/``bm25`` · table / tenant · ``fields`` · table [· term] / global names | JSON |
 | wal | sequence (u64, not tenant-scoped: replication streams the whole database) | record (storage/wal.py) |
 
@@ -30,6 +30,8 @@ from .wal import seq_key
 ADJACENCY_OUT = b"o"
 POSTING = b"p"
 DOC_LENGTH = b"d"
+SEGMENT = b"s"
+STALE = b"x"
 
 
 def prefix_range(prefix: bytes) -> tuple[bytes, bytes]:
@@ -109,6 +111,14 @@ class Keyspace:
 
     def doc_length(self, table: str, id16: bytes) -> bytes:
         return self.fulltext_table(table) + DOC_LENGTH + id16
+
+    def segment_docs(self, table: str, segment: bytes) -> bytes:
+        """The document ids of a bulk-written postings segment (index/bm25_segments.py)."""
+        return self.fulltext_table(table) + SEGMENT + segment
+
+    def segment_stale(self, table: str, segment: bytes) -> bytes:
+        """The prefix of a segment's stale-entry markers (each followed by a u16 position)."""
+        return self.fulltext_table(table) + STALE + segment
 
     def fulltext_stats(self, table: str) -> bytes:
         return self.prefix + encode_str("bm25") + encode_str(table)
