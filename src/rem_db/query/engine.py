@@ -32,6 +32,7 @@ from .positions import check_text
 from .predicates import Compiler
 from .prepared import PreparedSelect, prepare
 from .scan import table_count
+from .simple_where import simple_condition
 from .sql import Counter, parse_where
 from .tables import find_schema
 
@@ -150,10 +151,12 @@ class QueryEngine:
                 raise QueryError(f"a WHERE condition is a string, not {type(where).__name__}")
             check_text(where)
             counter = Counter(where)
-            try:
-                expr = parse_where(where, 0, len(where), counter, table)
-            except RecursionError:
-                raise QueryError("the condition nests too deeply") from None
+            expr = simple_condition(where)  # the commonest shape, without sqlglot (query/simple_where.py)
+            if expr is None:
+                try:
+                    expr = parse_where(where, 0, len(where), counter, table)
+                except RecursionError:
+                    raise QueryError("the condition nests too deeply") from None
             plan = SelectPlan(table=table, columns=(Column("count(*)", Aggregate("count", None)),), where=expr)
             parsed = Parsed(where, plan, counter.positional, tuple(counter.named))
             self.cache.put(key, parsed)
