@@ -84,7 +84,7 @@ class FullTextIndex:
         old_total = sum(old.values())
         home = self._segment_home(batch, table, id16, old_text is not None)
         if home is not None:  # its old postings stay in the segment, marked stale: all new ones are single
-            batch.put(CF, self.ks.segment_stale(table, home[0]) + home[1].to_bytes(2, "big"))
+            self._mark_stale(batch, table, home)
             old = Counter()
         prefix = self._posting_prefix
         for term in old.keys() - new.keys():
@@ -133,7 +133,7 @@ class FullTextIndex:
         for p, id16 in enumerate(ids):
             earlier = seen.get(id16)
             if earlier is not None:  # the same document twice in one batch: the later one counts
-                batch.put(CF, self.ks.segment_stale(table, earlier[0]) + earlier[1].to_bytes(2, "big"))
+                self._mark_stale(batch, table, earlier)
             seen[id16] = (segment, p)
         stats = self.stats(table)
         stats["docs"] += len(ids)
@@ -149,6 +149,10 @@ class FullTextIndex:
         if not existed or not self.stats(table).get("segments"):
             return None
         return segments.home(self.store.get(CF, self.ks.doc_length(table, id16)))
+
+    def _mark_stale(self, batch: Batch, table: str, home: tuple[bytes, int]) -> None:
+        """Make search skip a document's entries in its segment (``home``: segment, position)."""
+        batch.put(CF, self.ks.segment_stale(table, home[0]) + home[1].to_bytes(2, "big"))
 
     def _stage_stats(self, batch: Batch, table: str) -> None:
         """Put the table's totals once per batch, as they are when it is written (not once per document)."""
@@ -277,7 +281,7 @@ class FullTextIndex:
         return docs
 
     def _live(self, table: str, segment: bytes, size: int) -> np.ndarray | None:
-        """Which of a segment's entries are live (None: all of them)."""
+        """Which of a segment's entries are live (None: all of them); :meth:`_mark_stale` wrote the others."""
         prefix = self.ks.segment_stale(table, segment)
         stale = [int.from_bytes(key[-2:], "big") for key in self.store.scan_keys(CF, *prefix_range(prefix))]
         if not stale:

@@ -15,7 +15,6 @@ backslashes (``''`` is a quote), unsigned integers of up to 18 digits and unsign
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import lru_cache
 
 from ..errors import QueryError
@@ -42,11 +41,10 @@ def plain_name(name: str) -> bool:
     return parsed == Compare("=", Field((name,), 0), Const(1, len(name) + 3), 0)
 
 
-def simple_condition(text: str, plain_name: Callable[[str], bool] = plain_name) -> Expr | None:
-    """The condition ``text`` as the full parser would build it, or None if it is not of the simple shape.
-    ``plain_name(name)`` tells whether the full parser reads ``name`` as a plain column."""
+def simple_condition(text: str) -> Expr | None:
+    """The condition ``text`` as the full parser would build it, or None if it is not of the simple shape."""
     items: list[Expr] = []
-    pos, end = 0, len(text)
+    pos = 0
     while True:
         name = _TOKEN.match(text, pos)
         if name is None or name["name"] is None or not plain_name(name["name"]):
@@ -68,12 +66,9 @@ def simple_condition(text: str, plain_name: Callable[[str], bool] = plain_name) 
         const = Const(value, literal.start(literal.lastgroup or 0))
         items.append(Compare(_OPS[op["op"]], Field((name["name"],), start), const, start))
         pos = literal.end()
-        rest = text[pos:].lstrip()
-        if not rest:
+        if not text[pos:].strip():
             return items[0] if len(items) == 1 else And(tuple(items))
         joiner = _TOKEN.match(text, pos)
         if joiner is None or joiner["name"] is None or joiner["name"].lower() != "and":
             return None
         pos = joiner.end()
-        if pos >= end:
-            return None
