@@ -3,7 +3,7 @@ search, recall@10, for 100,000 384-d vectors with ~40-word texts, a 10-value cat
 
     python bench/bench_vector_storage.py build DIR [--n 100000] [--code SRC]   # load DIR, wait for the index
     python bench/bench_vector_storage.py measure DIR [--code SRC] [--runs 5]   # disk, reopen, recall@10 (ef=64)
-    python bench/bench_vector_storage.py ab OLD_DB NEW_DB --old-code SRC [--rounds 5]   # interleaved reopen A/B
+    python bench/bench_vector_storage.py ab OLD_DB NEW_DB --old-code SRC [--code SRC] [--rounds 5]   # reopen A/B
 
 ``--code SRC`` runs another copy of the package (``git archive HEAD src/rem_db | tar -x -C /tmp/base`` then
 ``--code /tmp/base/src``). Vectors are the clustered synthetic ones of bench_vectors.py (200 centres, noise
@@ -116,7 +116,7 @@ def do_measure(path: Path, n: int) -> dict[str, Any]:
     truth = np.argsort(-(queries @ vecs.T), axis=1)[:, :10]
     with Database(path) as db:
         db.search(vector=queries[0], schema="docs", top_k=10)
-        time.sleep(1.0)
+        db.wait_idle()  # the graph loaded and swapped in (searches before that are answered from the saved files)
         disk = db.stats()["disk"]
         recalls, lat = [], []
         for q, exact in zip(queries, truth, strict=True):
@@ -168,7 +168,7 @@ def main() -> None:
         old, new = [], []
         for _ in range(a.rounds):
             old.append(_child(a.old_code, ["_reopen", str(a.paths[0])])["first_s"])
-            new.append(_child(None, ["_reopen", str(a.paths[1])])["first_s"])
+            new.append(_child(a.code, ["_reopen", str(a.paths[1])])["first_s"])
         mo, mn = statistics.median(old), statistics.median(new)
         print(f"reopen to first search: old {mo * 1e3:.1f} ms, new {mn * 1e3:.1f} ms, new/old {mn / mo:.3f} "
               f"({a.rounds} interleaved rounds); loadavg {_load()}")

@@ -52,7 +52,7 @@ def test_index_is_saved_and_reloaded_without_rebuild(tmp_path: Path, caplog: pyt
         db.register_schema(NOTES)
         db.insert_batch("notes", [{"key": k, "body": b} for k, b in FACTS])
         db.search("x", schema="notes")
-    files = list((tmp_path / "db" / "indexes" / "default").glob("notes__*.hnsw"))
+    files = list((tmp_path / "db" / "indexes" / "default").glob("notes__*.graph"))
     assert len(files) == 1
     mtime = files[0].stat().st_mtime_ns
     with caplog.at_level(logging.WARNING, logger="rem_db.index"), Database(tmp_path / "db") as db:
@@ -65,7 +65,7 @@ def test_corrupt_index_file_is_repaired_and_logged(tmp_path: Path, caplog: pytes
     with Database(tmp_path / "db") as db:
         db.register_schema(NOTES)
         db.insert_batch("notes", [{"key": k, "body": b} for k, b in FACTS])
-    index_file = next((tmp_path / "db" / "indexes" / "default").glob("notes__*.hnsw"))
+    index_file = next((tmp_path / "db" / "indexes" / "default").glob("notes__*.graph"))
     index_file.write_bytes(b"garbage" * 10)
     with caplog.at_level(logging.WARNING, logger="rem_db.index"), Database(tmp_path / "db") as db:
         assert db.search("bees and honey", schema="notes", top_k=1)[0][0]["key"] == "bees"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rem_db.index.ann import CorruptIndex, register_ann
+from rem_db.index.ann import CorruptIndex, StoredVectors, register_ann
 from rem_db.index.exact import ExactIndex
 
 
@@ -27,7 +27,8 @@ class SavedExactIndex(ExactIndex):
         os.replace(tmp, base.with_name(base.name + ".npz"))
 
     @classmethod
-    def load(cls, base: Path, dimensions: int) -> SavedExactIndex:
+    def load(cls, base: Path, dimensions: int, stored: StoredVectors | None = None) -> SavedExactIndex:
+        # the file holds the vectors: ``stored`` is not needed
         try:
             with np.load(base.with_name(base.name + ".npz")) as saved:
                 matrix, ids, live, (seq, dims) = saved["matrix"], saved["ids"], saved["live"], saved["seq"]

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from vector_items import stored
 
 from rem_db import Database, StorageError
 from rem_db.index.hnsw import HnswIndex
@@ -75,7 +76,7 @@ def test_failed_index_save_raises_storage_error_and_still_releases_the_directory
         (db_path / "indexes").unlink()  # unblocked: this close saves the rebuilt index
     with Database(db_path) as again:
         assert top(again, "honey") == "bees" and top(again, "mice") == "cats"
-    assert any((db_path / "indexes").rglob("*.hnsw"))
+    assert any((db_path / "indexes").rglob("*.graph"))
 
 
 def test_changes_not_saved_at_close_are_caught_up_on_the_next_open(db_path: Path,
@@ -86,7 +87,7 @@ def test_changes_not_saved_at_close_are_caught_up_on_the_next_open(db_path: Path
     assert top(db, "honey") == "bees"
     db.wait_idle()  # the index files are saved now
     moved = block_indexes(db_path)
-    assert moved is not None and any(moved.rglob("*.hnsw"))
+    assert moved is not None and any(moved.rglob("*.graph"))
     db.insert("docs", {"name": "cats", "content": "Cats chase mice around the barn."})
     db.delete(db.lookup("trains")[0]["id"])
 
@@ -130,7 +131,8 @@ def test_failed_flush_raises_storage_error_and_still_closes(db_path: Path) -> No
 
 def test_hnsw_save_that_fails_leaves_no_temporary_files(tmp_path: Path) -> None:
     index = HnswIndex(4)
-    index.upsert([b"a" * 16, b"b" * 16], np.eye(2, 4, dtype=np.float32))
+    vectors = dict(zip([b"a" * 16, b"b" * 16], np.eye(2, 4, dtype=np.float32), strict=True))
+    index.upsert(list(vectors), np.vstack(list(vectors.values())))
     base = tmp_path / "t"
     (tmp_path / "t.tmp.ids.npy").mkdir()  # the id map cannot be written
     with pytest.raises(OSError):
@@ -138,4 +140,4 @@ def test_hnsw_save_that_fails_leaves_no_temporary_files(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.tmp.ids.npy"]  # only the obstacle remains
     (tmp_path / "t.tmp.ids.npy").rmdir()
     index.save(base)
-    assert len(HnswIndex.load(base, 4)) == 2
+    assert len(HnswIndex.load(base, 4, stored(vectors))) == 2

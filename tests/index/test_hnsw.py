@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from vector_items import stored
 
 from rem_db.index.hnsw import CorruptIndex, HnswIndex
 
@@ -106,18 +107,19 @@ def test_save_load_round_trip_and_corruption(tmp_path: Path) -> None:
     index = HnswIndex(32)
     index.upsert(ids_for(500), data)
     index.remove(ids_for(3))
+    read = stored(dict(zip(ids_for(500)[3:], data[3:], strict=True)))  # the store no longer holds removed rows
     index.seq = 77
     base = tmp_path / "idx"
     index.save(base)
-    loaded = HnswIndex.load(base, 32)
+    loaded = HnswIndex.load(base, 32, read)
     assert len(loaded) == 497 and loaded.seq == 77
     assert loaded.search(data[250], 1)[0][0] == ids_for(1, 250)[0]
     assert ids_for(1)[0] not in {i for i, _ in loaded.search(data[0], 10)}
     with pytest.raises(CorruptIndex, match="dimension"):
-        HnswIndex.load(base, 64)
-    Path(str(base) + ".hnsw").write_bytes(b"not an index")
+        HnswIndex.load(base, 64, read)
+    Path(str(base) + ".graph").write_bytes(b"not an index")
     with pytest.raises(CorruptIndex):
-        HnswIndex.load(base, 32)
+        HnswIndex.load(base, 32, read)
     Path(str(base) + ".json").unlink()
     with pytest.raises(CorruptIndex):
-        HnswIndex.load(base, 32)
+        HnswIndex.load(base, 32, read)

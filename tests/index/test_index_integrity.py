@@ -130,9 +130,9 @@ def test_a_damaged_index_is_logged_rebuilt_and_saved_with_a_new_manifest(tmp_pat
                                                                          caplog: pytest.LogCaptureFixture) -> None:
     db_path = tmp_path / "db"
     shutil.copytree(pristine, db_path)
-    hnsw = next((db_path / "indexes" / "default").glob("notes__*.hnsw"))
+    hnsw = next((db_path / "indexes" / "default").glob("notes__*.graph"))
     data = bytearray(hnsw.read_bytes())
-    data[len(data) // 2] ^= 0x10  # one bit inside the graph: hnswlib itself would load this silently
+    data[len(data) // 2] ^= 0x10  # one bit inside the graph: its own checks may not see it
     hnsw.write_bytes(bytes(data))
     with caplog.at_level(logging.WARNING, logger="rem_db.index"), Database(db_path) as db:
         assert db.search(note(17)["body"], schema="notes", top_k=1)[0][0]["key"] == "n17"

@@ -30,13 +30,13 @@ def saved_db(path: Path) -> Path:
 
 
 def paths(base: Path) -> list[Path]:
-    return [base.with_name(base.name + s) for s in (".json", ".hnsw", ".ids.npy", ".live.npy")]
+    return [base.with_name(base.name + s) for s in (".json", ".graph", ".ids.npy", ".live.npy")]
 
 
 def test_a_save_records_xxh3_digests(tmp_path: Path) -> None:
     base = saved_db(tmp_path / "db")
     files = orjson.loads(base.with_name(base.name + ".manifest.json").read_bytes())["files"]
-    assert set(files) == {".json", ".hnsw", ".ids.npy", ".live.npy"}
+    assert set(files) == {".json", ".graph", ".ids.npy", ".live.npy"}
     for size, digest in files.values():
         assert re.fullmatch(r"xxh3:[0-9a-f]{32}", digest) and size > 0
 
@@ -55,10 +55,10 @@ def test_an_older_blake3_manifest_is_still_verified(tmp_path: Path) -> None:
         manifests.store.put_local("meta", manifests._key(base), raw)
         assert all(re.fullmatch(r"[0-9a-f]{64}", d) for _, d in legacy["files"].values())
         assert manifests.verify(base, paths(base)) == seq
-        hnsw = base.with_name(base.name + ".hnsw")
-        data = bytearray(hnsw.read_bytes())
+        graph = base.with_name(base.name + ".graph")
+        data = bytearray(graph.read_bytes())
         data[-5] ^= 0x10  # one bit, same size
-        hnsw.write_bytes(bytes(data))
+        graph.write_bytes(bytes(data))
         with pytest.raises(ManifestMismatch, match="does not match its checksum"):
             manifests.verify(base, paths(base))
 
@@ -71,22 +71,22 @@ def test_digests_computed_ahead_are_used_only_for_unchanged_files(tmp_path: Path
         assert manifests.verify(base, paths(base)) >= 0  # unchanged: the digests computed ahead match
         manifest.prefetch(base.parent)
         time.sleep(0.2)  # hashed ahead before the damage below
-        hnsw = base.with_name(base.name + ".hnsw")
-        data = bytearray(hnsw.read_bytes())
+        graph = base.with_name(base.name + ".graph")
+        data = bytearray(graph.read_bytes())
         data[100] ^= 0x01
-        stat = hnsw.stat()
-        hnsw.write_bytes(bytes(data))  # same size; even with the old modification time put back ...
-        os.utime(hnsw, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        stat = graph.stat()
+        graph.write_bytes(bytes(data))  # same size; even with the old modification time put back ...
+        os.utime(graph, ns=(stat.st_atime_ns, stat.st_mtime_ns))
         with pytest.raises(ManifestMismatch, match="does not match its checksum"):  # ... the change is seen
             manifests.verify(base, paths(base))
 
 
 def test_a_damaged_file_found_by_the_digest_computed_ahead_is_rebuilt(tmp_path: Path) -> None:
     base = saved_db(tmp_path / "db")
-    hnsw = base.with_name(base.name + ".hnsw")
-    data = bytearray(hnsw.read_bytes())
+    graph = base.with_name(base.name + ".graph")
+    data = bytearray(graph.read_bytes())
     data[len(data) // 2] ^= 0x40
-    hnsw.write_bytes(bytes(data))
+    graph.write_bytes(bytes(data))
     query = unit(np.random.default_rng(2).standard_normal((300, 16)))[7]
     with Database(tmp_path / "db") as db:  # opening hashes the files ahead: the damage is found all the same
         hits = db.search(vector=query, schema="items", top_k=3)
@@ -94,8 +94,8 @@ def test_a_damaged_file_found_by_the_digest_computed_ahead_is_rebuilt(tmp_path: 
         db.wait_idle()
         assert db.stats()["details"]["items"]["vector_index"]["kind"] == "hnsw"
     with Database(tmp_path / "db") as db:
-        assert manifest.digest(hnsw) == orjson.loads(
-            base.with_name(base.name + ".manifest.json").read_bytes())["files"][".hnsw"][1]
+        assert manifest.digest(graph) == orjson.loads(
+            base.with_name(base.name + ".manifest.json").read_bytes())["files"][".graph"][1]
 
 
 def test_a_read_write_open_upgrades_a_blake3_manifest(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
-from vector_items import ITEMS, exact, ids, unit
+from vector_items import ITEMS, exact, ids, stored, unit
 
 import rem_db.index.loading as index_loading
 import rem_db.index.vectors as vector_indexes
@@ -50,7 +50,7 @@ def saved(tmp_path: Path) -> tuple[Path, dict[bytes, np.ndarray]]:
 
 def test_the_saved_file_answers_what_the_index_holds(tmp_path: Path) -> None:
     base, state = saved(tmp_path)
-    view = HnswFile(base, DIMS)
+    view = HnswFile(base, DIMS, stored(state))
     assert len(view) == len(state) and view.seq == 17
     rng = np.random.default_rng(4)
     for query in unit(rng.standard_normal((25, DIMS))):
@@ -75,7 +75,7 @@ def test_the_walk_of_a_larger_saved_graph_finds_the_nearest_live_rows(tmp_path: 
     for gone in ids(400, 0):
         del state[gone]
     index.save(tmp_path / "big")
-    view = HnswFile(tmp_path / "big", DIMS)
+    view = HnswFile(tmp_path / "big", DIMS, stored(state))
     recalls = []
     for query in unit(rng.standard_normal((30, 12)) @ mix + 0.3):
         found = [i for i, _ in view.search(query, 10)]
@@ -84,9 +84,26 @@ def test_the_walk_of_a_larger_saved_graph_finds_the_nearest_live_rows(tmp_path: 
     assert np.mean(recalls) >= 0.95
 
 
+def test_a_filtered_search_of_the_saved_file_finds_the_exact_nearest_allowed_rows(tmp_path: Path) -> None:
+    rng = np.random.default_rng(22)
+    vectors = unit(rng.standard_normal((3000, DIMS)))
+    index = HnswIndex(DIMS)
+    index.upsert(ids(3000), vectors)
+    state = dict(zip(ids(3000), vectors, strict=True))
+    index.save(tmp_path / "big")
+    view = HnswFile(tmp_path / "big", DIMS, stored(state))
+    allowed_ids = ids(3000)[::3]  # 1,000 rows: far more than are scored exactly (the rest by their codes)
+    allowed = view.labels_of(allowed_ids)
+    chosen = {i: state[i] for i in allowed_ids}
+    for query in unit(rng.standard_normal((20, DIMS))):
+        hits = view.search(query, 10, allowed=allowed.__contains__)
+        assert [i for i, _ in hits] == exact(chosen, query, 10)
+        np.testing.assert_allclose([s for _, s in hits], [float(chosen[i] @ query) for i, _ in hits], atol=1e-5)
+
+
 def test_changes_made_while_the_saved_file_stands_in_are_searched_with_it(tmp_path: Path) -> None:
     base, state = saved(tmp_path)
-    view = HnswFile.open(base, DIMS)
+    view = HnswFile.open(base, DIMS, stored(state))
     assert isinstance(view, Overlaid)
     rng = np.random.default_rng(5)
     added = unit(rng.standard_normal((40, DIMS)))
@@ -107,29 +124,30 @@ def test_changes_made_while_the_saved_file_stands_in_are_searched_with_it(tmp_pa
 
 @pytest.mark.parametrize("damage", ["truncated", "other dimension"])
 def test_a_saved_file_that_does_not_fit_its_id_map_is_not_used(tmp_path: Path, damage: str) -> None:
-    base, _ = saved(tmp_path)
-    hnsw = Path(str(base) + ".hnsw")
+    base, state = saved(tmp_path)
+    graph = Path(str(base) + ".graph")
     if damage == "truncated":
-        hnsw.write_bytes(hnsw.read_bytes()[: hnsw.stat().st_size // 2])
+        graph.write_bytes(graph.read_bytes()[: graph.stat().st_size // 2])
     with pytest.raises(CorruptIndex):
-        HnswFile.open(base, DIMS + 1 if damage == "other dimension" else DIMS)
+        HnswFile.open(base, DIMS + 1 if damage == "other dimension" else DIMS, stored(state))
 
 
 def test_an_element_whose_label_is_beyond_the_id_map_is_never_answered(tmp_path: Path) -> None:
     base, state = saved(tmp_path)
-    hnsw = Path(str(base) + ".hnsw")
-    data = bytearray(hnsw.read_bytes())
-    label_at = int.from_bytes(data[32:40], "little")  # the header's label offset in an element's record
-    vector_at = label_at - 4 * DIMS
-    damaged = np.frombuffer(bytes(data[96 + vector_at:96 + label_at]), dtype=np.float32)  # element 0's vector
-    data[96 + label_at:96 + label_at + 8] = (10**6).to_bytes(8, "little")  # its label
-    hnsw.write_bytes(bytes(data))
-    view = HnswFile(base, DIMS)  # labels are read as searches need them
-    found = [i for i, _ in view.search(damaged, 10)] + [i for i, _ in view.search(damaged, 10, allowed=bool)]
-    owner = next(i for i, v in state.items() if np.allclose(v, damaged / np.linalg.norm(damaged), atol=1e-6))
-    assert found and owner not in found
+    graph = Path(str(base) + ".graph")
+    layout = orjson.loads(Path(str(base) + ".json").read_bytes())["graph"]
+    labels_at = layout["cur_element_count"] * layout["offset_data"]  # the labels follow the links (hnsw_graph.py)
+    data = bytearray(graph.read_bytes())
+    label = int.from_bytes(data[labels_at:labels_at + 8], "little")  # element 0's
+    owner = np.load(str(base) + ".ids.npy")[label].tobytes()
+    data[labels_at:labels_at + 8] = (10**6).to_bytes(8, "little")
+    graph.write_bytes(bytes(data))
+    view = HnswFile(base, DIMS, stored(state))  # labels are read as searches need them
+    found = [i for i, _ in view.search(state[owner], 10)] + [
+        i for i, _ in view.search(state[owner], 10, allowed=lambda _: True)]
+    assert found and owner not in found  # neither the walk nor a scan answers the damaged element
     with pytest.raises(CorruptIndex):  # the graph itself is never loaded from it
-        HnswIndex.load(base, DIMS)
+        HnswIndex.load(base, DIMS, stored(state))
 
 
 def items(n: int, start: int = 0) -> list[dict[str, str]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from vector_items import ITEMS, exact, ids, unit
+from vector_items import ITEMS, exact, ids, stored, unit
 
 from rem_db import Database
 from rem_db.index import sketch as sketch_module
@@ -79,9 +79,11 @@ def test_the_sketch_is_rebuilt_from_the_saved_file(tmp_path: Path) -> None:
     index.remove(ids(100))
     for gone in ids(100):
         del state[gone]
-    index.upsert(ids(30, 5000), clustered(np.random.default_rng(7), 30))  # reuses freed labels
+    late = clustered(np.random.default_rng(7), 30)
+    index.upsert(ids(30, 5000), late)  # reuses freed labels
+    state.update(zip(ids(30, 5000), late, strict=True))
     index.save(tmp_path / "idx")
-    loaded = HnswIndex.load(tmp_path / "idx", DIMS)
+    loaded = HnswIndex.load(tmp_path / "idx", DIMS, stored(state))
     assert loaded.sketch.centered_on == len(loaded)
     for query in clustered(np.random.default_rng(8), 10):
         chosen = set(list(loaded.labels)[::2])

@@ -1,11 +1,14 @@
 """The `items` table of the vector API tests (vectors computed elsewhere, given with the rows), unit(), and
-ids() / exact() for index tests (16-byte ids, numpy's exact top k over an id -> vector state)."""
+ids() / exact() / stored() for index tests (16-byte ids, numpy's exact top k over an id -> vector state, that
+state read as the store's vectors)."""
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
 import numpy as np
+
+from rem_db.index.ann import StoredVectors
 
 ITEMS: dict[str, Any] = {
     "title": "items",
@@ -36,3 +39,13 @@ def exact(state: dict[K, np.ndarray], query: np.ndarray, k: int) -> list[K]:
     keys = list(state)
     scores = np.vstack([state[i] for i in keys]) @ query
     return [keys[n] for n in np.argsort(-scores, kind="stable")[:k]]
+
+
+def stored(state: dict[bytes, np.ndarray]) -> StoredVectors:
+    """``state`` (as it is when read) as a table's stored vectors: by id, or all in key order."""
+
+    def scan() -> list[tuple[list[bytes], np.ndarray]]:
+        keys = sorted(state)
+        return [(keys, np.vstack([state[i] for i in keys]))] if keys else []
+
+    return StoredVectors(lambda ids: [state.get(i) for i in ids], scan)

@@ -2,16 +2,16 @@
 
 A backend is one module ending in one registration line::
 
-    register_ann("hnsw", create=HnswIndex, load=HnswIndex.load, files=(".json", ".hnsw", ".ids.npy", ".live.npy"),
-                 view=HnswFile.open)
+    register_ann("hnsw", create=HnswIndex, load=HnswIndex.load, files=SUFFIXES, view=HnswFile.open)
 
-``create(dimensions, capacity)`` makes an empty index; ``load(base, dimensions)`` opens a saved one (a
-missing, truncated or inconsistent file set is :class:`CorruptIndex`, and the caller rebuilds from the
-stored vectors); ``view(base, dimensions)``, optional, opens a saved one at once without loading it (a
-search of the mapped files that also takes changes): it answers while ``load`` runs; ``files`` are
-the suffixes of its files next to ``base``, the first one written last (so its presence means a complete
-save). The modules shipped with REM DB are listed in :data:`BUILTIN_ANN` and
-imported on the first lookup: backend modules import this one, never the reverse.
+``create(dimensions, capacity)`` makes an empty index; ``load(base, dimensions, stored)`` opens a saved one
+(``stored``: the table's :class:`StoredVectors`, for a backend whose files do not hold them; a missing,
+truncated or inconsistent file set is :class:`CorruptIndex`, and the caller rebuilds from the stored
+vectors); ``view(base, dimensions, stored)``, optional, opens a saved one at once without loading it (a
+search of the mapped files that also takes changes): it answers while ``load`` runs; ``files`` are the
+suffixes of its files next to ``base``, the first one written last (so its presence means a complete save).
+The modules shipped with REM DB are listed in :data:`BUILTIN_ANN` and imported on the first lookup: backend
+modules import this one, never the reverse.
 """
 
 from __future__ import annotations
@@ -90,6 +90,16 @@ class AnnIndex(Protocol):
 StoredReader = Callable[[list[bytes]], list[np.ndarray | None]]
 
 
+@dataclass(frozen=True, slots=True)
+class StoredVectors:
+    """One table's stored vectors (the ``embeddings`` family, the source of truth), for a backend whose files
+    do not hold them: ``get`` reads some by id; ``scan`` reads them all, in key order, as chunks of
+    ``(ids, matrix)``."""
+
+    get: StoredReader
+    scan: Callable[[], Iterable[tuple[list[bytes], np.ndarray]]]
+
+
 @runtime_checkable
 class ReadsStored(Protocol):
     """An index that reads its rows' exact vectors from the store when its owner gives it a reader (hnswlib's
@@ -115,9 +125,9 @@ class AnnBackend:
 
     name: str
     create: Callable[[int, int], AnnIndex]
-    load: Callable[[Path, int], AnnIndex]
+    load: Callable[[Path, int, StoredVectors], AnnIndex]
     files: tuple[str, ...]
-    view: Callable[[Path, int], AnnIndex] | None = None
+    view: Callable[[Path, int, StoredVectors], AnnIndex] | None = None
 
     def paths(self, base: Path) -> list[Path]:
         """The files of the index saved at ``base``."""
@@ -136,8 +146,9 @@ class AnnBackend:
 _registry: Registry[AnnBackend] = Registry("ANN backend", BUILTIN_ANN)
 
 
-def register_ann(name: str, *, create: Callable[[int, int], AnnIndex], load: Callable[[Path, int], AnnIndex],
-                 files: Iterable[str], view: Callable[[Path, int], AnnIndex] | None = None) -> None:
+def register_ann(name: str, *, create: Callable[[int, int], AnnIndex],
+                 load: Callable[[Path, int, StoredVectors], AnnIndex], files: Iterable[str],
+                 view: Callable[[Path, int, StoredVectors], AnnIndex] | None = None) -> None:
     """Register an ANN backend under ``name``; a name taken by another backend is a ``ValueError``."""
     backend = AnnBackend(name, create, load, tuple(files), view)
     if not name or not backend.files or any(not f.startswith(".") for f in backend.files):

@@ -1,17 +1,18 @@
 """One HNSW graph (hnswlib, cosine) for one (tenant, table, provider), with the id <-> label mapping.
 
-Files under ``{db}/indexes/``: ``NAME.hnsw`` (hnswlib's own format), ``NAME.ids.npy`` (16-byte ids by label)
-and ``NAME.json`` (dimension, counts and ``seq``: the last WAL sequence the saved index reflects). The JSON
-is written last, so a crash mid-save leaves either the old set or a mismatch that loading rejects.
+Files under ``{db}/indexes/``: ``NAME.graph`` (the graph without the vectors, :mod:`.hnsw_graph`: each vector
+is stored once, in the ``embeddings`` family), ``NAME.ids.npy`` (16-byte ids by label), ``NAME.live.npy`` and
+``NAME.json`` (dimension, counts, the graph's layout and ``seq``: the last WAL sequence the saved index
+reflects). The JSON is written last, so a crash mid-save leaves either the old set or a mismatch that loading
+rejects.
 Registered as the ``hnsw`` backend of :mod:`.ann`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import hnswlib
@@ -19,8 +20,9 @@ import numpy as np
 import orjson
 
 from ..schema.model import HnswSettings
-from .ann import CorruptIndex, StoredReader, register_ann
+from .ann import CorruptIndex, StoredReader, StoredVectors, register_ann
 from .hnsw_file import HnswFile
+from .hnsw_graph import FORMAT, SUFFIXES, open_saved, unit_rows, write_graph
 from .labels import Labels
 from .sketch import Subset, VectorSketch
 
@@ -120,18 +122,9 @@ class HnswIndex(Labels):
         out = np.empty((len(ids), self.dimensions), dtype=np.float32)
         missing = list(range(len(ids)))
         if self.stored is not None and ids:
-            got = self.stored(ids)
-            missing, found, present = [], [], []
-            for n, vector in enumerate(got):
-                if vector is None or len(vector) != self.dimensions:
-                    missing.append(n)
-                else:
-                    found.append(n)
-                    present.append(vector)
-            if found:
-                rows = np.vstack(present).astype(np.float32, copy=False)
-                norms = np.linalg.norm(rows, axis=1, keepdims=True)
-                out[found] = rows / np.where(norms > 0, norms, 1.0)  # as the graph holds them (cosine space)
+            found, rows = unit_rows(self.stored(ids), self.dimensions)
+            out[found] = rows  # as the graph holds them (cosine space)
+            missing = [] if len(found) == len(ids) else sorted(set(missing).difference(found))
         if missing:  # no reader, or a row deleted from the store since the graph took it
             out[missing] = np.asarray(self.index.get_items([labels[n] for n in missing], return_type="numpy"),
                                       dtype=np.float32).reshape(len(missing), self.dimensions)
@@ -188,18 +181,15 @@ class HnswIndex(Labels):
 
     # -- persistence -----------------------------------------------------------------------------------
     def save(self, base: Path) -> None:
-        """Write ``base.hnsw``, ``.ids.npy``, ``.live.npy``, then ``base.json`` (last).
+        """Write ``base.graph`` (the graph without the vectors: :mod:`.hnsw_graph`), ``.ids.npy``,
+        ``.live.npy``, then ``base.json`` (last).
 
         Raises :class:`OSError` when a file cannot be written (the temporary files are removed again)."""
         base.parent.mkdir(parents=True, exist_ok=True)
         tmp = base.with_name(base.name + ".tmp")
-        exts = (".hnsw", ".ids.npy", ".live.npy")
+        exts = SUFFIXES[1:]
         try:
-            hnsw_tmp = Path(str(tmp) + ".hnsw")
-            hnsw_tmp.unlink(missing_ok=True)  # hnswlib reports no write error: only a new file proves a save
-            self.index.save_index(str(hnsw_tmp))
-            if not hnsw_tmp.is_file():
-                raise OSError(errno.EIO, "hnswlib could not write the index file", str(hnsw_tmp))
+            graph = write_graph(Path(str(tmp) + ".graph"), self.index.__getstate__()[0])
             ids = np.frombuffer(b"".join(i or b"\0" * 16 for i in self.ids), dtype=np.uint8).reshape(-1, 16)
             with open(str(tmp) + ".ids.npy", "wb") as fh:
                 np.save(fh, ids)
@@ -214,46 +204,52 @@ class HnswIndex(Labels):
         for ext in exts:
             os.replace(str(tmp) + ext, str(base) + ext)
         meta = {"dimensions": self.dimensions, "count": len(self.labels), "labels": len(self.ids), "seq": self.seq,
-                "format": 1}
+                "format": FORMAT, "graph": graph}
         (base.parent / (base.name + ".json.tmp")).write_bytes(orjson.dumps(meta))
         os.replace(base.parent / (base.name + ".json.tmp"), base.parent / (base.name + ".json"))
 
     @classmethod
-    def load(cls, base: Path, dimensions: int) -> HnswIndex:
-        """Load a saved index; :class:`CorruptIndex` if any file is missing, unreadable or inconsistent."""
+    def load(cls, base: Path, dimensions: int, stored: StoredVectors) -> HnswIndex:
+        """Load a saved index, its vectors read from ``stored`` (the store's); :class:`CorruptIndex` if any
+        file is missing, unreadable or inconsistent."""
+        meta, ids, live, graph = open_saved(base, dimensions, full=True)
         try:
-            meta = orjson.loads((base.parent / (base.name + ".json")).read_bytes())
-            if meta.get("format") != 1 or meta["dimensions"] != dimensions:
-                raise CorruptIndex(f"{base}: format or dimension mismatch")
-            ids = np.load(str(base) + ".ids.npy")
-            live = np.load(str(base) + ".live.npy")
-            if len(ids) != meta["labels"] or len(live) != meta["labels"] or int(live.sum()) != meta["count"]:
-                raise CorruptIndex(f"{base}: id map does not match the index metadata")
-            self = cls.__new__(cls)
-            self.dimensions = dimensions
-            self.index = hnswlib.Index(space="cosine", dim=dimensions)
-            self.index.load_index(str(base) + ".hnsw", max_elements=max(INITIAL_CAPACITY, meta["labels"]))
-            if self.index.element_count != meta["labels"]:
-                raise CorruptIndex(f"{base}: hnsw file holds {self.index.element_count} elements, "
-                                   f"expected {meta['labels']}")
-            self.default_ef = DEFAULT_EF
-            self.index.set_ef(DEFAULT_EF)
-            self.threads = -1
             buf = np.ascontiguousarray(ids, dtype=np.uint8).tobytes()  # slicing one bytes object: 40 % faster
             raw: list[bytes | None] = [buf[n:n + 16] for n in range(0, len(buf), 16)]
             if not live.all():
                 raw = [r if ok else None for r, ok in zip(raw, live.tolist(), strict=True)]
+            self = cls.__new__(cls)
             self.restore(raw)
+            row_labels = graph.labels.astype(np.int64)
+            row_of_label = np.empty(len(raw), dtype=np.int64)
+            row_of_label[row_labels] = np.arange(len(row_labels))
+            level0 = graph.level0(_stored_rows(stored, self.labels, row_of_label))
+            self.dimensions = dimensions
+            self.index = hnswlib.Index(params=graph.state(level0, max(INITIAL_CAPACITY, len(raw)), dimensions))
+            self.default_ef = DEFAULT_EF
+            self.index.set_ef(DEFAULT_EF)
+            self.threads = -1
             self.seq = int(meta["seq"])
             self.sketch = VectorSketch(dimensions)
-            saved = HnswFile(base, dimensions)  # the vectors in place, for the sketch
-            self.sketch.fill(saved.row_labels, saved.matrix, saved.row_live)
+            self.sketch.fill(row_labels, level0[:, graph.records.shape[1]:-8].view(np.float32), live[row_labels])
             return self
         except CorruptIndex:
             raise
-        except Exception as exc:  # any unreadable or truncated file
+        except Exception as exc:  # any unreadable or inconsistent file
             raise CorruptIndex(f"{base}: {type(exc).__name__}: {exc}") from None
 
 
-register_ann("hnsw", create=HnswIndex, load=HnswIndex.load, files=(".json", ".hnsw", ".ids.npy", ".live.npy"),
-             view=HnswFile.open)
+def _stored_rows(stored: StoredVectors, label_of: dict[bytes, int],
+                 row_of_label: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The stored vectors of the index's live ids as ``(rows, matrix)``, read in one scan of the table's
+    vectors (rows the index does not have, added since it was saved, are left to the catch-up)."""
+    for ids, matrix in stored.scan():
+        labels = np.fromiter((label_of.get(i, -1) for i in ids), dtype=np.int64, count=len(ids))
+        held = labels >= 0
+        if held.all():
+            yield row_of_label[labels], matrix
+        elif held.any():
+            yield row_of_label[labels[held]], matrix[held]
+
+
+register_ann("hnsw", create=HnswIndex, load=HnswIndex.load, files=SUFFIXES, view=HnswFile.open)

@@ -23,7 +23,7 @@ import numpy as np
 from ..schema.model import HnswSettings
 from ..storage.store import Store
 from ..worker import BackgroundWorker
-from .ann import AnnBackend, AnnIndex, CorruptIndex, ReadsStored, ann_backend
+from .ann import AnnBackend, AnnIndex, CorruptIndex, ReadsStored, StoredReader, StoredVectors, ann_backend
 from .exact import ExactIndex
 from .handle import IndexHandle
 from .manifest import ManifestMismatch, Manifests
@@ -95,10 +95,18 @@ class IndexLoading:
         if rebuild:
             self._rebuild(handle)
 
+    def _reader(self, handle: IndexHandle) -> StoredReader:
+        """Reads the table's stored vectors by id."""
+        return partial(self.vectors.get_many, handle.table, handle.spec)
+
+    def _stored(self, handle: IndexHandle) -> StoredVectors:
+        """The table's stored vectors, for a backend whose files do not hold them."""
+        return StoredVectors(self._reader(handle), partial(self.vectors.scan, handle.table, handle.spec))
+
     def _attach(self, handle: IndexHandle, index: AnnIndex) -> None:
         """Let ``index`` read its rows' exact vectors from the store, if it can (:class:`~.ann.ReadsStored`)."""
         if isinstance(index, ReadsStored):
-            index.stored = partial(self.vectors.get_many, handle.table, handle.spec)
+            index.stored = self._reader(handle)
 
     def _install(self, handle: IndexHandle, index: AnnIndex) -> None:
         """Make ``index`` the handle's (caller holds its lock): pending changes it holds are not applied again."""
@@ -117,7 +125,7 @@ class IndexLoading:
         seq_now = self.store.wal_seq()
         try:  # checksums too: a damaged file must never answer (the load that follows checks sizes only)
             covered = self.manifests.verify(handle.base, self.backend.paths(handle.base))
-            index = view(handle.base, handle.dimensions)
+            index = view(handle.base, handle.dimensions, self._stored(handle))
         except (ManifestMismatch, CorruptIndex):
             return None
         if index.seq != covered or not self._catch_up(handle, index, seq_now):
@@ -159,7 +167,7 @@ class IndexLoading:
 
     def _between_searches(self, handle: IndexHandle, began: float) -> None:
         """Wait (at most LOAD_PATIENCE seconds) until no search started for LOAD_QUIET seconds (nor the stand-in
-        began answering): hnswlib holds the GIL while it reads an index file, so a search running meanwhile
+        began answering): hnswlib holds the GIL while it takes the saved records in, so a search running meanwhile
         would wait for the whole load."""
         deadline = time.monotonic() + LOAD_PATIENCE
         while time.monotonic() - max(handle.searched_at, began) < LOAD_QUIET and time.monotonic() < deadline:
@@ -178,7 +186,7 @@ class IndexLoading:
                 covered = self.manifests.verify(handle.base, paths)
             if before_load is not None:
                 before_load()
-            index = self.backend.load(handle.base, handle.dimensions)
+            index = self.backend.load(handle.base, handle.dimensions, self._stored(handle))
             if index.seq != covered:
                 raise CorruptIndex(f"{handle.base.name}: the files cover sequence {index.seq}, "
                                    f"their manifest {covered}")

@@ -39,7 +39,8 @@ class VectorStore:
         batch.delete(CF, self.key(table, spec, id16))
 
     def get_many(self, table: str, spec: str, ids: list[bytes]) -> list[np.ndarray | None]:
-        raws = self.store.multi_get(CF, [self.key(table, spec, i) for i in ids])
+        prefix = self.prefix(table, spec)
+        raws = self.store.multi_get(CF, [prefix + i for i in ids])
         return [np.frombuffer(r, dtype=_LE_F32) if r is not None else None for r in raws]
 
     def scan(self, table: str, spec: str, chunk: int = 4096) -> Iterator[tuple[list[bytes], np.ndarray]]:
