@@ -124,6 +124,27 @@ def test_each_vector_is_stored_once_at_full_precision(tmp_path: Path) -> None:
     assert after == before and hits[0][0]["key"] == "k11" and hits[0][1] == pytest.approx(1.0, abs=1e-6)
 
 
+def test_an_index_saved_by_an_earlier_version_is_rebuilt_and_its_file_removed(tmp_path: Path) -> None:
+    data, queries = clustered(300, seed=5)
+    path = tmp_path / "db"
+    with Database(path) as db:
+        db.register_schema(schema())
+        db.insert_batch("items", rows(300), vectors=data)
+        db.wait_idle()
+    meta_path = next((path / "indexes" / "default").glob("items__*.json"))
+    base = meta_path.with_name(meta_path.name.removesuffix(".json"))
+    Path(str(base) + ".graph").unlink()  # the set an earlier version saved: hnswlib's own file, format 1
+    legacy = Path(str(base) + ".hnsw")
+    legacy.write_bytes(b"\0" * 4096)
+    meta_path.write_bytes(orjson.dumps({**orjson.loads(meta_path.read_bytes()), "format": 1}))
+    with Database(path) as db:
+        assert [e["key"] for e, _ in db.search(vector=queries[0], schema="items", top_k=3)] == exact_keys(
+            data, queries[0], 3)
+        db.wait_idle()
+        assert db.stats()["details"]["items"]["vector_index"]["kind"] == "hnsw"
+    assert Path(str(base) + ".graph").exists() and not legacy.exists()
+
+
 def test_single_insert_with_a_vector_and_updates_keep_it(tmp_path: Path) -> None:
     data, _ = clustered(50, seed=2)
     with Database(tmp_path / "db") as db:

@@ -22,7 +22,7 @@ import orjson
 from ..schema.model import HnswSettings
 from .ann import CorruptIndex, StoredReader, StoredVectors, register_ann
 from .hnsw_file import HnswFile
-from .hnsw_graph import FORMAT, SUFFIXES, open_saved, unit_rows, write_graph
+from .hnsw_graph import FORMAT, LEGACY_SUFFIX, SUFFIXES, open_saved, unit_rows, write_graph
 from .labels import Labels
 from .sketch import Subset, VectorSketch
 
@@ -207,6 +207,7 @@ class HnswIndex(Labels):
                 "format": FORMAT, "graph": graph}
         (base.parent / (base.name + ".json.tmp")).write_bytes(orjson.dumps(meta))
         os.replace(base.parent / (base.name + ".json.tmp"), base.parent / (base.name + ".json"))
+        Path(str(base) + LEGACY_SUFFIX).unlink(missing_ok=True)  # an earlier version's file, now replaced
 
     @classmethod
     def load(cls, base: Path, dimensions: int, stored: StoredVectors) -> HnswIndex:

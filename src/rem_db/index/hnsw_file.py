@@ -28,6 +28,7 @@ from .tail import Overlaid
 
 SCAN_CHUNK = 8192  # codes decoded at a time by a scan
 RESCORE_MARGIN = 64  # a scan scores exactly the best 4k + this many elements by their codes
+WALK_MARGIN = 16  # a walk scores exactly its best 2k + this many
 
 
 class HnswFile:
@@ -122,12 +123,16 @@ class HnswFile:
     def search(self, vector: np.ndarray, k: int, allowed: Callable[[int], bool] | None = None,
                ef: int | None = None) -> list[tuple[bytes, float]]:
         """The ``k`` nearest live ids: the nearest ``ef`` elements (default :attr:`ef`) by a walk of the
-        bottom layer, or those ``allowed`` accepts by a scan of the codes, then scored exactly."""
+        bottom layer, or those ``allowed`` accepts by a scan of the codes; the best ``2k + 16`` of them (by
+        their codes) then scored exactly."""
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         if k <= 0:
             return []
         if allowed is None and k <= self.live:
-            hits = self._rescored(self._walk(query, max(k, self.ef if ef is None else ef)), query)
+            rows = self._walk(query, max(k, self.ef if ef is None else ef))
+            hits = self._rescored(rows[:2 * k + WALK_MARGIN], query)  # the codes order them well enough
+            if len(hits) < k:  # removed elements among the best: all the walk found
+                hits = self._rescored(rows, query)
             if len(hits) >= k:
                 return hits[:k]
         return self._scan(query, k, allowed)

@@ -190,6 +190,7 @@ class SavedGraph:
 
 
 FORMAT = 2  # 1: hnswlib's own file with the vectors inside (rebuilt from the stored vectors when found)
+LEGACY_SUFFIX = ".hnsw"  # format 1's index file: removed by the first save of the rebuilt index
 SUFFIXES = (".json", ".graph", ".ids.npy", ".live.npy")  # the metadata first: written last
 
 
