@@ -142,12 +142,12 @@ class HnswFile:
         entry point, keeping the ``ef`` best found and expanding the nearest unexpanded one until it is worse
         than all of them (removed elements are walked through, as hnswlib does)."""
         graph = self.graph
-        count, links, counts, codes, scales = graph.count, graph.links, graph.link_counts, graph.codes, graph.scales
+        count, links, counts = graph.count, graph.links, graph.link_counts
         if not count:
             return np.empty(0, dtype=np.int64)
         visited = np.zeros(count, dtype=bool)
         visited[graph.entry] = True
-        first = float(graph.decoded(np.array([graph.entry]))[0] @ query)
+        first = float(graph.scores(np.array([graph.entry]), query)[0])
         frontier, kept = [(-first, graph.entry)], [(first, graph.entry)]
         push, pop = heapq.heappush, heapq.heappop
         while frontier:
@@ -160,8 +160,7 @@ class HnswFile:
             if not len(near):
                 continue
             visited[near] = True
-            scores = (codes[near].astype(np.float32) @ query) * scales[near]
-            for other, score in zip(near.tolist(), scores.tolist(), strict=True):
+            for other, score in zip(near.tolist(), graph.scores(near, query).tolist(), strict=True):
                 if len(kept) < ef or score > kept[0][0]:
                     push(frontier, (-score, other))
                     push(kept, (score, other))
@@ -181,7 +180,7 @@ class HnswFile:
             return []
         wanted = 4 * k + RESCORE_MARGIN
         if len(rows) > wanted:
-            approx = np.concatenate([self.graph.decoded(rows[start:start + SCAN_CHUNK]) @ query
+            approx = np.concatenate([self.graph.scores(rows[start:start + SCAN_CHUNK], query)
                                      for start in range(0, len(rows), SCAN_CHUNK)])
             rows = rows[best(approx, wanted)]
         return self._rescored(rows, query)[:k]

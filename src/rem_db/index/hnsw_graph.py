@@ -157,6 +157,10 @@ class SavedGraph:
         """The vectors of these elements as their codes give them (unit length to about 1 %)."""
         return self.codes[rows].astype(np.float32) * self.scales[rows][:, None]
 
+    def scores(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """The similarity of these elements to ``query`` as their codes give it."""
+        return (self.codes[rows].astype(np.float32) @ query) * self.scales[rows]
+
     def level0(self, stored: Iterable[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """hnswlib's bottom-layer records: the links, the labels and the unit vectors: ``stored`` yields
         rows with their stored vectors (``(rows, matrix)``); the other rows (deleted elements, or ones deleted
